@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * membind: where a Linux program's memory lives.
+ *
+ * An implementation of IBM's 2002 "Proposed Memory Binding API" (v0.4) for
+ * today's Linux: mem_setbinding()/mem_getbinding() on masks of memory blocks
+ * (memblks) with a behavior, the Topology API they rely on, and the seed's
+ * future extensions (ranges and pages, soft bindings, round-robin, striping,
+ * first-touch).
+ *
+ * Every call returns >= 0 on success and a negative errno on failure.  The
+ * library never prints, never exits and is safe to call from many threads.
+ */
+#ifndef MEMBIND_H
+#define MEMBIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MEMBIND_VERSION_MAJOR 0
+#define MEMBIND_VERSION_MINOR 1
+#define MEMBIND_VERSION_PATCH 0
+
+/* Bits in one word of a memblk mask. */
+#define MEMBIND_BITS_PER_LONG (8 * (unsigned int)sizeof(unsigned long))
+/* Words needed for a mask of nbits bits. */
+#define MEMBIND_MASK_LONGS(nbits)                                              \
+	(((nbits) + MEMBIND_BITS_PER_LONG - 1) / MEMBIND_BITS_PER_LONG)
+/* Largest mask length (bits) any call accepts: the kernel's MAX_NUMNODES
+ * is at most 1 << 10 on every architecture. */
+#define MEMBIND_MAX_BITS 4096u
+
+/* ---- Behaviors: the scheme in the low byte (fixed names and values) ---- */
+#define MEMBIND_DEFAULT 0UL     /* system default; mask must be empty */
+#define MEMBIND_HARD 1UL        /* only these memblks */
+#define MEMBIND_SOFT 2UL        /* these first, then the nearest others */
+#define MEMBIND_ROUND_ROBIN 3UL /* pages rotate over the mask */
+#define MEMBIND_STRIPE 4UL      /* stripe i on the i-th memblk; ranges only */
+#define MEMBIND_FIRST_TOUCH 5UL /* nearest the first-touching CPU */
+#define MEMBIND_WEIGHTED 6UL    /* spread by weighted-interleave weights */
+#define MEMBIND_SCHEME_MASK 0xffUL
+
+/* ---- Flags (values above bit 7) ---- */
+/* Also migrate pages already allocated so that they conform. */
+#define MEMBIND_MOVE (1UL << 8)
+/* Ranges: fail with -EIO if existing pages do not conform. */
+#define MEMBIND_STRICT (1UL << 9)
+/* pid 0 only: the calling thread alone. */
+#define MEMBIND_THREAD (1UL << 10)
+/* HARD: let NUMA balancing still move pages within the mask. */
+#define MEMBIND_BALANCING (1UL << 11)
+/* Reported by mem_getbinding() only: the threads of the process do not all
+ * have the same binding; the mask and scheme returned are the union of the
+ * masks and the scheme of the first thread that differs from DEFAULT. */
+#define MEMBIND_MIXED (1UL << 12)
+
+/* Stripe size: 1 << order bytes, order 12..30, in bits 16..20.  An order of
+ * 0 means the default, MEMBIND_STRIPE_DEFAULT_ORDER (2 MiB). */
+#define MEMBIND_STRIPE_SHIFT 16
+#define MEMBIND_STRIPE_SIZE(order) ((unsigned long)(order) << MEMBIND_STRIPE_SHIFT)
+#define MEMBIND_STRIPE_ORDER(behavior)                                          \
+	((unsigned int)(((behavior) >> MEMBIND_STRIPE_SHIFT) & 0x1f))
+#define MEMBIND_STRIPE_DEFAULT_ORDER 21
+#define MEMBIND_STRIPE_MIN_ORDER 12
+#define MEMBIND_STRIPE_MAX_ORDER 30
+
+/* Every flag and field a caller may pass. */
+#define MEMBIND_VALID_FLAGS                                                    \
+	(MEMBIND_MOVE | MEMBIND_STRICT | MEMBIND_THREAD | MEMBIND_BALANCING |  \
+	 MEMBIND_STRIPE_SIZE(0x1f))
+
+/* The seed's structure: one binding, ready to pass around. */
+struct memblk_list {
+	unsigned int len;       /* bits in mask */
+	unsigned long *mask;    /* bit i = memblk i */
+	unsigned long behavior; /* MEMBIND_* scheme | flags */
+};
+
+/* ---- The seed's two calls ---- */
+/* pid 0 or getpid(): this process, every thread of it; any other pid: that
+ * process, every thread of it. */
+int mem_setbinding(pid_t pid, unsigned int len, const unsigned long *mask,
+		   unsigned long behavior);
+/* Returns the number of mask bits in use (memblk_count()); with len too small
+ * for that it fails with -EINVAL and writes nothing. */
+int mem_getbinding(pid_t pid, unsigned int len, unsigned long *mask,
+		   unsigned long *behavior);
+
+/* ---- Finer-grained bindings (seed: future extension 1) ---- */
+int mem_setbinding_range(void *addr, size_t length, unsigned int len,
+			 const unsigned long *mask, unsigned long behavior);
+int mem_getbinding_range(void *addr, unsigned int len, unsigned long *mask,
+			 unsigned long *behavior);
+/* memblk of each page, or -errno per page (-ENOENT: not present). */
+int mem_where(pid_t pid, void *const *pages, size_t count, int *memblk);
+/* Move the given pages of pid to the given memblks; status[i] receives the
+ * memblk the page is on afterwards or -errno.  Returns the number of pages
+ * that could not be moved. */
+int mem_move_pages(pid_t pid, void *const *pages, size_t count,
+		   const int *memblk, int *status);
+/* Migrate every page of pid on a memblk of from to the memblks of to.
+ * Returns the number of pages that could not be moved. */
+int mem_migrate(pid_t pid, unsigned int len, const unsigned long *from,
+		const unsigned long *to);
+
+/* ---- Topology API ---- */
+int memblk_count(void);
+int memblk_to_node(int memblk); /* -ENOENT if no such memblk */
+int node_to_memblk(int node);   /* -ENOENT for a node without memory */
+int cpu_to_node(int cpu);
+int cpu_to_memblk(int cpu); /* nearest memblk of a memoryless node's CPU */
+int memblk_distance(int a, int b);
+
+/* Highest node id + 1 (node ids may be sparse). */
+int membind_node_limit(void);
+/* Highest possible CPU id + 1. */
+int membind_cpu_limit(void);
+/* CPUs local to a memblk, or to a node: writes a CPU mask of len bits and
+ * returns the number of CPUs. */
+int memblk_cpus(int memblk, unsigned int len, unsigned long *cpumask);
+int node_cpus(int node, unsigned int len, unsigned long *cpumask);
+/* Memblks this process may use (Mems_allowed; all of them under
+ * MEMBIND_SYSFS_ROOT).  Returns the number allowed. */
+int memblk_allowed(unsigned int len, unsigned long *mask);
+
+/* HMAT access attributes, 0 where the firmware gives none. */
+struct memblk_access {
+	uint64_t read_bandwidth;  /* MB/s */
+	uint64_t write_bandwidth; /* MB/s */
+	uint64_t read_latency;    /* ns */
+	uint64_t write_latency;   /* ns */
+};
+
+/* Everything known about one memblk.  The caller sets sz to
+ * sizeof(struct memblk_info) (MEMBLK_INFO_INIT does), so that fields added
+ * at the end later never break the ABI: the library fills only what fits. */
+struct memblk_info {
+	size_t sz;
+	int id;
+	int node;
+	uint64_t size_bytes;  /* MemTotal of the node */
+	uint64_t free_bytes;  /* MemFree of the node */
+	int ncpus;            /* local CPUs; 0 for CXL, HBM, PMEM memory */
+	int tier;             /* memory tier id, -1 if unknown */
+	int allowed;          /* in this process's Mems_allowed */
+	int weight;           /* weighted-interleave weight, 0 if unknown */
+	int has_access[2];    /* access0 (any initiator), access1 (CPUs) known */
+	struct memblk_access access[2];
+	int nearest_cpu_node; /* nearest node with CPUs (itself if it has) */
+};
+#define MEMBLK_INFO_INIT { .sz = sizeof(struct memblk_info) }
+
+int memblk_info(int memblk, struct memblk_info *info);
+
+/* Reload the topology (after hotplug, or a change of MEMBIND_SYSFS_ROOT or of
+ * the cpuset).  Calls already under way finish on the old one. */
+int membind_topology_refresh(void);
+
+/* ---- memblk lists: parse and format ---- */
+/* Parse a LIST into a mask of len bits: memblk ids and ranges ("0-2,5"),
+ * "all", a leading '!' to invert, nodes as "n0,n2-3".  Returns the number of
+ * memblks set; -EINVAL for malformed text, -ENOENT for a memblk or node that
+ * does not exist (or a node without memory), -ERANGE when len is too small.
+ * Nothing is written on failure. */
+int memblk_list_parse(const char *text, unsigned int len, unsigned long *mask);
+/* Format a mask as "0-2,5" into buf (NUL-terminated, truncated to size).
+ * Returns the length of the whole text, as snprintf does. */
+int memblk_list_format(unsigned int len, const unsigned long *mask, char *buf,
+		       size_t size);
+/* Text name of a scheme ("hard", "soft", ...), NULL if unknown. */
+const char *membind_scheme_name(unsigned long behavior);
+/* Scheme from its name; -EINVAL if unknown. */
+int membind_scheme_parse(const char *name, unsigned long *behavior);
+
+/* Library version as "MAJOR.MINOR.PATCH". */
+const char *membind_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMBIND_H */

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* Declarations shared by the library's sources; nothing here is public. */
+#ifndef MEMBIND_INTERNAL_H
+#define MEMBIND_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "membind.h"
+
+#define MB_EXPORT __attribute__((visibility("default")))
+
+/* Limits on what a sysfs tree may claim, so that a corrupt tree can never
+ * make us allocate without bound.  The kernel's own maxima are 1024 nodes
+ * (CONFIG_NODES_SHIFT=10) and 8192 CPUs. */
+#define MB_MAX_NODES ((int)MEMBIND_MAX_BITS)
+#define MB_MAX_CPUS 65536
+
+#define MB_LONGS(nbits) MEMBIND_MASK_LONGS((unsigned int)(nbits))
+#define MB_BPL MEMBIND_BITS_PER_LONG
+
+/* ---- bitmap.c: bit masks of unsigned long words ---- */
+static inline bool mb_test(const unsigned long *m, unsigned int bit)
+{
+	return (m[bit / MB_BPL] >> (bit % MB_BPL)) & 1UL;
+}
+static inline void mb_set(unsigned long *m, unsigned int bit)
+{
+	m[bit / MB_BPL] |= 1UL << (bit % MB_BPL);
+}
+static inline void mb_clear(unsigned long *m, unsigned int bit)
+{
+	m[bit / MB_BPL] &= ~(1UL << (bit % MB_BPL));
+}
+unsigned int mb_weight(const unsigned long *m, unsigned int nbits);
+/* Index of the first set bit at or after from, or nbits. */
+unsigned int mb_next(const unsigned long *m, unsigned int nbits,
+		     unsigned int from);
+/* Highest set bit + 1, 0 if none. */
+unsigned int mb_last(const unsigned long *m, unsigned int nbits);
+
+/* Parse a kernel-style list ("0-3,8,10-11", blanks and a final newline
+ * allowed, empty text is the empty set) of bits below nbits.  Returns the
+ * number of bits set, -EINVAL for malformed text, -ERANGE for a bit at or
+ * above nbits.  With mask NULL, only checks and counts (and *maxbit, if not
+ * NULL, receives the highest bit + 1). */
+int mb_parse_list(const char *s, size_t len, unsigned long *mask,
+		  unsigned int nbits, unsigned int *maxbit);
+/* Format as "0-3,8" (snprintf contract). */
+int mb_format_list(const unsigned long *mask, unsigned int nbits, char *buf,
+		   size_t size);
+
+/* ---- sysfs.c: reading files below a root that mirrors /sys ---- */
+/* The largest sysfs file we read: a distance line of 1024 nodes, or a
+ * meminfo, fits many times over. */
+#define MB_FILE_MAX 16384
+
+/* Read root/path (printf-style path) into buf, NUL-terminated.  Returns the
+ * length, -ENOENT if missing, -EFBIG if larger than size - 1, or -errno. */
+int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
+		 ...) __attribute__((format(printf, 4, 5)));
+/* One unsigned decimal number, optionally followed by blanks/newline.
+ * -EINVAL for anything else, -ERANGE for more than max. */
+int mb_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
+/* A node's meminfo: "Node N MemTotal: X kB" and "Node N MemFree: X kB"
+ * lines, in bytes.  -EINVAL if either is missing or malformed. */
+int mb_parse_meminfo(const char *s, size_t len, uint64_t *total,
+		     uint64_t *free);
+/* A distance line: blank-separated numbers (each 0..255).  Returns the
+ * count written to out (at most max), -EINVAL if malformed, -E2BIG if more
+ * than max. */
+int mb_parse_distances(const char *s, size_t len, int *out, int max);
+
+/* ---- topology.c ---- */
+struct mb_node {
+	bool online;
+	int memblk; /* -1: no memory */
+	int ncpus;
+	unsigned long *cpus; /* cpu_limit bits */
+	uint64_t size, free;
+	int tier, weight;
+	int has_access[2];
+	struct memblk_access access[2];
+};
+
+struct mb_topo {
+	int node_limit; /* highest node id + 1 */
+	int cpu_limit;  /* highest cpu id + 1 */
+	int nmemblks;
+	struct mb_node *nodes; /* node_limit entries */
+	int *memblk_node;      /* nmemblks entries */
+	int *node_dist;        /* node_limit^2, -1 where unknown */
+	int *cpu_node;         /* cpu_limit entries, -1: none */
+	unsigned long *allowed; /* memblk mask */
+	bool fake_root;         /* loaded from MEMBIND_SYSFS_ROOT */
+	struct mb_topo *retired_next;
+};
+
+/* The current topology, loaded on first use.  Never freed while the
+ * process runs (a refresh retires the old one), so callers need no
+ * reference counting.  Returns NULL and sets *err on failure. */
+const struct mb_topo *mb_topo_get(int *err);
+/* Build one from a root; for tests and the refresh. */
+int mb_topo_load(const char *root, struct mb_topo **out);
+void mb_topo_free(struct mb_topo *t);
+int mb_topo_distance(const struct mb_topo *t, int a_node, int b_node);
+/* Nearest memblk to a node (itself if it has memory); -ENOENT if none. */
+int mb_topo_nearest_memblk(const struct mb_topo *t, int node);
+
+/* Convert a memblk mask (len bits) to a node mask of t->node_limit bits.
+ * -EINVAL for a bit at or above nmemblks. */
+int mb_memblks_to_nodes(const struct mb_topo *t, unsigned int len,
+			const unsigned long *memblks, unsigned long *nodes);
+/* The inverse, for the nodes with memory; bits of memoryless nodes are
+ * ignored. */
+void mb_nodes_to_memblks(const struct mb_topo *t, const unsigned long *nodes,
+			 unsigned int nodebits, unsigned int len,
+			 unsigned long *memblks);
+
+#endif

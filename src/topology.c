@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: MIT */
+/* The Topology API: memblks over the nodes that have memory, read once from
+ * sysfs (or MEMBIND_SYSFS_ROOT), lazily and thread-safely. */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "syscalls.h"
+
+#define NODE_DIR "devices/system/node"
+
+static pthread_mutex_t topo_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mb_topo *topo_cur;  /* published with release semantics */
+static struct mb_topo *topo_retired;
+
+void mb_topo_free(struct mb_topo *t)
+{
+	if (!t)
+		return;
+	if (t->nodes)
+		for (int n = 0; n < t->node_limit; n++)
+			free(t->nodes[n].cpus);
+	free(t->nodes);
+	free(t->memblk_node);
+	free(t->node_dist);
+	free(t->cpu_node);
+	free(t->allowed);
+	free(t);
+}
+
+/* A list file into a fresh mask of nbits bits; maxbit gets highest + 1. */
+static int read_list(const char *root, const char *rel, unsigned long *mask,
+		     unsigned int nbits, unsigned int *maxbit)
+{
+	char buf[MB_FILE_MAX];
+	int len = mb_read_file(root, buf, sizeof(buf), "%s", rel);
+
+	if (len < 0)
+		return len;
+	return mb_parse_list(buf, (size_t)len, mask, nbits, maxbit);
+}
+
+/* Highest bit + 1 of a list file, without keeping the mask. */
+static int list_limit(const char *root, const char *rel, unsigned int cap,
+		      unsigned int *limit)
+{
+	char buf[MB_FILE_MAX];
+	int len = mb_read_file(root, buf, sizeof(buf), "%s", rel);
+	int ret;
+
+	if (len < 0)
+		return len;
+	ret = mb_parse_list(buf, (size_t)len, NULL, cap, limit);
+	return ret < 0 ? ret : 0;
+}
+
+static int read_u64(const char *root, uint64_t max, uint64_t *out,
+		    const char *fmt, int node, int acc, const char *name)
+{
+	char buf[256];
+	int len = mb_read_file(root, buf, sizeof(buf), fmt, node, acc, name);
+
+	if (len < 0)
+		return len;
+	return mb_parse_u64(buf, (size_t)len, max, out);
+}
+
+/* HMAT attributes of one access class; absent files mean "not known". */
+static int load_access(const char *root, struct mb_node *nd, int node,
+		       int acc)
+{
+	static const char *const names[4] = {
+		"read_bandwidth", "write_bandwidth", "read_latency",
+		"write_latency"};
+	uint64_t v[4];
+	int known = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int ret = read_u64(root, UINT32_MAX, &v[i],
+				   NODE_DIR "/node%d/access%d/initiators/%s",
+				   node, acc, names[i]);
+		if (ret == -ENOENT) {
+			v[i] = 0;
+			continue;
+		}
+		if (ret)
+			return ret;
+		known = 1;
+	}
+	nd->has_access[acc] = known;
+	nd->access[acc] = (struct memblk_access){
+		.read_bandwidth = v[0],
+		.write_bandwidth = v[1],
+		.read_latency = v[2],
+		.write_latency = v[3],
+	};
+	return 0;
+}
+
+static int load_weight(const char *root, struct mb_node *nd, int node)
+{
+	char buf[64];
+	uint64_t w;
+	int len = mb_read_file(root, buf, sizeof(buf),
+			       "kernel/mm/mempolicy/weighted_interleave/node%d",
+			       node);
+
+	if (len == -ENOENT)
+		return 0;
+	if (len < 0)
+		return len;
+	len = mb_parse_u64(buf, (size_t)len, 255, &w);
+	if (len)
+		return len;
+	nd->weight = (int)w;
+	return 0;
+}
+
+static int load_tiers(const char *root, struct mb_topo *t)
+{
+	char path[4096];
+	struct dirent *de;
+	unsigned long *mask;
+	DIR *dir;
+	int ret = 0;
+
+	if ((size_t)snprintf(path, sizeof(path),
+			     "%s/devices/virtual/memory_tiering", root) >=
+	    sizeof(path))
+		return -ENAMETOOLONG;
+	dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	mask = calloc(MB_LONGS(t->node_limit), sizeof(*mask));
+	if (!mask) {
+		closedir(dir);
+		return -ENOMEM;
+	}
+	while ((de = readdir(dir))) {
+		const char *id = de->d_name + 11;
+		uint64_t tier;
+		char rel[512];
+
+		if (strncmp(de->d_name, "memory_tier", 11) ||
+		    mb_parse_u64(id, strlen(id), INT32_MAX, &tier))
+			continue;
+		snprintf(rel, sizeof(rel),
+			 "devices/virtual/memory_tiering/%s/nodelist",
+			 de->d_name);
+		ret = read_list(root, rel, mask, (unsigned)t->node_limit, NULL);
+		if (ret < 0)
+			break;
+		ret = 0;
+		for (int n = 0; n < t->node_limit; n++)
+			if (mb_test(mask, (unsigned)n))
+				t->nodes[n].tier = (int)tier;
+	}
+	free(mask);
+	closedir(dir);
+	return ret;
+}
+
+static int load_node(const char *root, struct mb_topo *t, int n,
+		     const int *online_ids, int nonline)
+{
+	struct mb_node *nd = &t->nodes[n];
+	char buf[MB_FILE_MAX], rel[128];
+	int dist[MB_MAX_NODES];
+	int ret, len;
+
+	snprintf(rel, sizeof(rel), NODE_DIR "/node%d/cpulist", n);
+	ret = read_list(root, rel, nd->cpus, (unsigned)t->cpu_limit, NULL);
+	if (ret < 0)
+		return ret;
+	nd->ncpus = ret;
+
+	len = mb_read_file(root, buf, sizeof(buf), NODE_DIR "/node%d/distance",
+			   n);
+	if (len < 0)
+		return len;
+	ret = mb_parse_distances(buf, (size_t)len, dist, MB_MAX_NODES);
+	if (ret < 0)
+		return ret;
+	/* The kernel prints one distance per online node, in node order. */
+	if (ret != nonline)
+		return -EINVAL;
+	for (int i = 0; i < nonline; i++)
+		t->node_dist[n * t->node_limit + online_ids[i]] = dist[i];
+
+	len = mb_read_file(root, buf, sizeof(buf), NODE_DIR "/node%d/meminfo",
+			   n);
+	if (len >= 0)
+		ret = mb_parse_meminfo(buf, (size_t)len, &nd->size, &nd->free);
+	else
+		ret = len;
+	if (ret && nd->memblk >= 0)
+		return ret;
+
+	for (int acc = 0; acc < 2; acc++) {
+		ret = load_access(root, nd, n, acc);
+		if (ret)
+			return ret;
+	}
+	return load_weight(root, nd, n);
+}
+
+static int load_allowed(struct mb_topo *t)
+{
+	unsigned long *nodes;
+	int ret;
+
+	if (t->fake_root) {
+		for (int m = 0; m < t->nmemblks; m++)
+			mb_set(t->allowed, (unsigned)m);
+		return 0;
+	}
+	nodes = calloc(MB_LONGS(MB_MAX_NODES), sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	ret = mb_sys_get_mempolicy(NULL, nodes, MB_MAX_NODES, NULL,
+				   MPOL_F_MEMS_ALLOWED);
+	if (ret == -ENOSYS) {
+		/* A kernel without NUMA: everything there is, is allowed. */
+		for (int n = 0; n < t->node_limit; n++)
+			mb_set(nodes, (unsigned)n);
+		ret = 0;
+	}
+	if (!ret)
+		mb_nodes_to_memblks(t, nodes, MB_MAX_NODES,
+				    (unsigned)t->nmemblks, t->allowed);
+	free(nodes);
+	return ret;
+}
+
+int mb_topo_load(const char *root, struct mb_topo **out)
+{
+	unsigned long online[MB_LONGS(MB_MAX_NODES)] = {0};
+	unsigned long memory[MB_LONGS(MB_MAX_NODES)] = {0};
+	int online_ids[MB_MAX_NODES];
+	unsigned int limit = 0, plimit = 0, climit = 0;
+	struct mb_topo *t;
+	int ret, nonline = 0;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->fake_root = strcmp(root, "/sys") != 0;
+
+	ret = read_list(root, NODE_DIR "/online", online, MB_MAX_NODES, &limit);
+	if (ret < 0)
+		goto err;
+	if (ret == 0) {
+		ret = -EINVAL; /* some node is always online */
+		goto err;
+	}
+	ret = read_list(root, NODE_DIR "/has_memory", memory, MB_MAX_NODES,
+			NULL);
+	if (ret < 0)
+		goto err;
+	/* possible may exceed online; a missing one is not an error. */
+	ret = list_limit(root, NODE_DIR "/possible", MB_MAX_NODES, &plimit);
+	if (ret < 0 && ret != -ENOENT)
+		goto err;
+	t->node_limit = (int)(plimit > limit ? plimit : limit);
+
+	ret = list_limit(root, "devices/system/cpu/possible", MB_MAX_CPUS,
+			 &climit);
+	if (ret < 0 && ret != -ENOENT)
+		goto err;
+	/* A tree without cpu/possible: size by the node CPU lists below. */
+	t->cpu_limit = climit ? (int)climit : MB_MAX_CPUS;
+
+	ret = -ENOMEM;
+	t->nodes = calloc((size_t)t->node_limit, sizeof(*t->nodes));
+	t->node_dist = malloc((size_t)t->node_limit * (size_t)t->node_limit *
+			      sizeof(int));
+	t->memblk_node = calloc((size_t)t->node_limit, sizeof(int));
+	t->allowed = calloc(MB_LONGS(t->node_limit), sizeof(unsigned long));
+	if (!t->nodes || !t->node_dist || !t->memblk_node || !t->allowed)
+		goto err;
+	for (int i = 0; i < t->node_limit * t->node_limit; i++)
+		t->node_dist[i] = -1;
+
+	for (int n = 0; n < t->node_limit; n++) {
+		struct mb_node *nd = &t->nodes[n];
+
+		nd->memblk = -1;
+		nd->tier = -1;
+		if (!mb_test(online, (unsigned)n))
+			continue;
+		nd->online = true;
+		online_ids[nonline++] = n;
+		if (mb_test(memory, (unsigned)n)) {
+			nd->memblk = t->nmemblks;
+			t->memblk_node[t->nmemblks++] = n;
+		}
+		nd->cpus = calloc(MB_LONGS(t->cpu_limit), sizeof(unsigned long));
+		if (!nd->cpus)
+			goto err;
+	}
+	for (int i = 0; i < nonline; i++) {
+		ret = load_node(root, t, online_ids[i], online_ids, nonline);
+		if (ret)
+			goto err;
+	}
+	if (!climit) {
+		unsigned int top = 1;
+
+		for (int i = 0; i < nonline; i++) {
+			unsigned int l = mb_last(t->nodes[online_ids[i]].cpus,
+						 MB_MAX_CPUS);
+			if (l > top)
+				top = l;
+		}
+		t->cpu_limit = (int)top;
+	}
+	t->cpu_node = malloc((size_t)t->cpu_limit * sizeof(int));
+	ret = -ENOMEM;
+	if (!t->cpu_node)
+		goto err;
+	for (int c = 0; c < t->cpu_limit; c++)
+		t->cpu_node[c] = -1;
+	for (int i = 0; i < nonline; i++) {
+		int n = online_ids[i];
+
+		for (int c = 0; c < t->cpu_limit; c++)
+			if (mb_test(t->nodes[n].cpus, (unsigned)c))
+				t->cpu_node[c] = n;
+	}
+	ret = load_tiers(root, t);
+	if (ret)
+		goto err;
+	ret = load_allowed(t);
+	if (ret)
+		goto err;
+	*out = t;
+	return 0;
+err:
+	mb_topo_free(t);
+	return ret;
+}
+
+static const char *sysfs_root(void)
+{
+	const char *root = getenv("MEMBIND_SYSFS_ROOT");
+
+	return root && *root ? root : "/sys";
+}
+
+const struct mb_topo *mb_topo_get(int *err)
+{
+	struct mb_topo *t = __atomic_load_n(&topo_cur, __ATOMIC_ACQUIRE);
+	int ret = 0;
+
+	if (t)
+		return t;
+	pthread_mutex_lock(&topo_lock);
+	t = topo_cur;
+	if (!t) {
+		ret = mb_topo_load(sysfs_root(), &t);
+		if (!ret)
+			__atomic_store_n(&topo_cur, t, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&topo_lock);
+	if (ret) {
+		*err = ret;
+		return NULL;
+	}
+	return t;
+}
+
+MB_EXPORT int membind_topology_refresh(void)
+{
+	struct mb_topo *t, *old;
+	int ret;
+
+	pthread_mutex_lock(&topo_lock);
+	ret = mb_topo_load(sysfs_root(), &t);
+	if (!ret) {
+		old = topo_cur;
+		__atomic_store_n(&topo_cur, t, __ATOMIC_RELEASE);
+		/* Other threads may still read the old one: keep it. */
+		if (old) {
+			old->retired_next = topo_retired;
+			topo_retired = old;
+		}
+	}
+	pthread_mutex_unlock(&topo_lock);
+	return ret;
+}
+
+int mb_topo_distance(const struct mb_topo *t, int a, int b)
+{
+	if (a < 0 || b < 0 || a >= t->node_limit || b >= t->node_limit)
+		return -ENOENT;
+	return t->node_dist[a * t->node_limit + b];
+}
+
+int mb_topo_nearest_memblk(const struct mb_topo *t, int node)
+{
+	int best = -ENOENT, bestd = 0;
+
+	if (node < 0 || node >= t->node_limit || !t->nodes[node].online)
+		return -ENOENT;
+	if (t->nodes[node].memblk >= 0)
+		return t->nodes[node].memblk;
+	for (int m = 0; m < t->nmemblks; m++) {
+		int d = mb_topo_distance(t, node, t->memblk_node[m]);
+
+		if (d < 0)
+			d = 256; /* unknown: after every known distance */
+		if (best < 0 || d < bestd) {
+			best = m;
+			bestd = d;
+		}
+	}
+	return best;
+}
+
+int mb_memblks_to_nodes(const struct mb_topo *t, unsigned int len,
+			const unsigned long *memblks, unsigned long *nodes)
+{
+	memset(nodes, 0, MB_LONGS(t->node_limit) * sizeof(*nodes));
+	for (unsigned int m = mb_next(memblks, len, 0); m < len;
+	     m = mb_next(memblks, len, m + 1)) {
+		if (m >= (unsigned)t->nmemblks)
+			return -EINVAL;
+		mb_set(nodes, (unsigned)t->memblk_node[m]);
+	}
+	return 0;
+}
+
+void mb_nodes_to_memblks(const struct mb_topo *t, const unsigned long *nodes,
+			 unsigned int nodebits, unsigned int len,
+			 unsigned long *memblks)
+{
+	memset(memblks, 0, MB_LONGS(len) * sizeof(*memblks));
+	for (int m = 0; m < t->nmemblks && (unsigned)m < len; m++) {
+		unsigned int n = (unsigned)t->memblk_node[m];
+
+		if (n < nodebits && mb_test(nodes, n))
+			mb_set(memblks, (unsigned)m);
+	}
+}
+
+/* ---- public calls ---- */
+
+#define GET_TOPO(t)                                                            \
+	int err_ = 0;                                                          \
+	const struct mb_topo *t = mb_topo_get(&err_);                          \
+	if (!t)                                                                \
+	return err_
+
+MB_EXPORT int memblk_count(void)
+{
+	GET_TOPO(t);
+	return t->nmemblks;
+}
+
+MB_EXPORT int membind_node_limit(void)
+{
+	GET_TOPO(t);
+	return t->node_limit;
+}
+
+MB_EXPORT int membind_cpu_limit(void)
+{
+	GET_TOPO(t);
+	return t->cpu_limit;
+}
+
+MB_EXPORT int memblk_to_node(int memblk)
+{
+	GET_TOPO(t);
+	if (memblk < 0 || memblk >= t->nmemblks)
+		return -ENOENT;
+	return t->memblk_node[memblk];
+}
+
+MB_EXPORT int node_to_memblk(int node)
+{
+	GET_TOPO(t);
+	if (node < 0 || node >= t->node_limit || t->nodes[node].memblk < 0)
+		return -ENOENT;
+	return t->nodes[node].memblk;
+}
+
+MB_EXPORT int cpu_to_node(int cpu)
+{
+	GET_TOPO(t);
+	if (cpu < 0 || cpu >= t->cpu_limit || t->cpu_node[cpu] < 0)
+		return -ENOENT;
+	return t->cpu_node[cpu];
+}
+
+MB_EXPORT int cpu_to_memblk(int cpu)
+{
+	GET_TOPO(t);
+	if (cpu < 0 || cpu >= t->cpu_limit || t->cpu_node[cpu] < 0)
+		return -ENOENT;
+	return mb_topo_nearest_memblk(t, t->cpu_node[cpu]);
+}
+
+MB_EXPORT int memblk_distance(int a, int b)
+{
+	GET_TOPO(t);
+	if (a < 0 || b < 0 || a >= t->nmemblks || b >= t->nmemblks)
+		return -ENOENT;
+	return mb_topo_distance(t, t->memblk_node[a], t->memblk_node[b]);
+}
+
+static int copy_cpus(const struct mb_topo *t, int node, unsigned int len,
+		     unsigned long *cpumask)
+{
+	const struct mb_node *nd = &t->nodes[node];
+
+	if (!cpumask || len == 0 || len > MB_MAX_CPUS)
+		return -EINVAL;
+	if (mb_last(nd->cpus, (unsigned)t->cpu_limit) > len)
+		return -ERANGE;
+	memset(cpumask, 0, MB_LONGS(len) * sizeof(*cpumask));
+	for (unsigned int c = mb_next(nd->cpus, (unsigned)t->cpu_limit, 0);
+	     c < (unsigned)t->cpu_limit;
+	     c = mb_next(nd->cpus, (unsigned)t->cpu_limit, c + 1))
+		mb_set(cpumask, c);
+	return nd->ncpus;
+}
+
+MB_EXPORT int memblk_cpus(int memblk, unsigned int len, unsigned long *cpumask)
+{
+	GET_TOPO(t);
+	if (memblk < 0 || memblk >= t->nmemblks)
+		return -ENOENT;
+	return copy_cpus(t, t->memblk_node[memblk], len, cpumask);
+}
+
+MB_EXPORT int node_cpus(int node, unsigned int len, unsigned long *cpumask)
+{
+	GET_TOPO(t);
+	if (node < 0 || node >= t->node_limit || !t->nodes[node].online)
+		return -ENOENT;
+	return copy_cpus(t, node, len, cpumask);
+}
+
+MB_EXPORT int memblk_allowed(unsigned int len, unsigned long *mask)
+{
+	GET_TOPO(t);
+	if (!mask || len == 0 || len > MEMBIND_MAX_BITS)
+		return -EINVAL;
+	if (len < (unsigned)t->nmemblks)
+		return -ERANGE;
+	memset(mask, 0, MB_LONGS(len) * sizeof(*mask));
+	memcpy(mask, t->allowed, MB_LONGS(t->nmemblks) * sizeof(*mask));
+	return (int)mb_weight(mask, len);
+}
+
+MB_EXPORT int memblk_info(int memblk, struct memblk_info *info)
+{
+	struct memblk_info full = {.sz = sizeof(full)};
+	const struct mb_node *nd;
+	GET_TOPO(t);
+
+	if (!info || info->sz < offsetof(struct memblk_info, size_bytes))
+		return -EINVAL;
+	if (memblk < 0 || memblk >= t->nmemblks)
+		return -ENOENT;
+	nd = &t->nodes[t->memblk_node[memblk]];
+	full.id = memblk;
+	full.node = t->memblk_node[memblk];
+	full.size_bytes = nd->size;
+	full.free_bytes = nd->free;
+	full.ncpus = nd->ncpus;
+	full.tier = nd->tier;
+	full.allowed = mb_test(t->allowed, (unsigned)memblk);
+	full.weight = nd->weight;
+	for (int a = 0; a < 2; a++) {
+		full.has_access[a] = nd->has_access[a];
+		full.access[a] = nd->access[a];
+	}
+	full.nearest_cpu_node = -1;
+	for (int n = 0, bestd = 0; n < t->node_limit; n++) {
+		int d = mb_topo_distance(t, full.node, n);
+
+		if (!t->nodes[n].ncpus)
+			continue;
+		if (d < 0)
+			d = 256;
+		if (full.nearest_cpu_node < 0 || d < bestd ||
+		    (n == full.node && d <= bestd)) {
+			full.nearest_cpu_node = n;
+			bestd = d;
+		}
+	}
+	/* Fill what the caller's version of the struct has room for. */
+	{
+		size_t sz = info->sz < sizeof(full) ? info->sz : sizeof(full);
+
+		memcpy((char *)info + sizeof(info->sz),
+		       (char *)&full + sizeof(full.sz), sz - sizeof(full.sz));
+	}
+	return 0;
+}
