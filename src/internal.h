@@ -119,3 +119,41 @@ void mb_nodes_to_memblks(const struct mb_topo *t, const unsigned long *nodes,
 			 unsigned long *memblks);
 
 #endif
+
+/* ---- policy.c: behaviors <-> kernel policies ---- */
+/* A kernel memory policy: what set_mempolicy()/mbind() take. */
+struct mb_kpol {
+	int mode;             /* MPOL_* | mode flags */
+	unsigned long nbits;  /* bits in nodes (a multiple of the word size) */
+	unsigned long nodes[MB_LONGS(MB_MAX_NODES)];
+};
+
+enum mb_scope { MB_SCOPE_PROCESS, MB_SCOPE_THREAD, MB_SCOPE_RANGE };
+
+/* Check behavior and mask for a scope, and translate them into the kernel
+ * policy that implements them.  -EINVAL for bad input, -EOPNOTSUPP when the
+ * running kernel lacks the mechanism. */
+int mb_to_kpol(const struct mb_topo *t, enum mb_scope scope, unsigned int len,
+	       const unsigned long *mask, unsigned long behavior,
+	       struct mb_kpol *k);
+/* The inverse: a behavior and memblk mask (len bits) for a kernel policy. */
+void mb_from_kpol(const struct mb_topo *t, int mode,
+		  const unsigned long *nodes, unsigned long nbits,
+		  unsigned int len, unsigned long *mask,
+		  unsigned long *behavior);
+/* Bits to pass for node masks: node_limit rounded up to whole words. */
+static inline unsigned long mb_kbits(const struct mb_topo *t)
+{
+	return MB_LONGS(t->node_limit) * MB_BPL;
+}
+/* The topology to bind with: -EOPNOTSUPP if it is a captured tree. */
+const struct mb_topo *mb_topo_live(int *err);
+
+/* ---- threads.c: every thread of this process ---- */
+/* Set k in every thread of this process.  All or nothing. */
+int mb_threads_set(const struct mb_kpol *k);
+/* Each thread's policy: calls fn for each thread. */
+int mb_threads_get(unsigned long nbits,
+		   void (*fn)(void *arg, pid_t tid, int mode,
+			      const unsigned long *nodes),
+		   void *arg);

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/* Bindings of ranges and pages (the seed's first future extension), where
+ * pages are, and moving them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "syscalls.h"
+
+static unsigned long page_size(void)
+{
+	return (unsigned long)sysconf(_SC_PAGESIZE);
+}
+
+/* ---- the stripes this process set, so that they read back as stripes ----
+ * The kernel sees a striped range as many MPOL_BIND ranges of one node
+ * each; we remember [lo, hi) with the stripe geometry.  A later binding of
+ * part of the range trims the record. */
+struct stripe_rec {
+	uintptr_t base, lo, hi;
+	unsigned int order;
+	unsigned int len;
+	unsigned long mask[MB_LONGS(MEMBIND_MAX_BITS)];
+	struct stripe_rec *next;
+};
+
+static pthread_mutex_t stripe_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stripe_rec *stripes;
+
+/* Forget [lo, hi); returns -ENOMEM if a record had to split and could not. */
+static int stripes_forget(uintptr_t lo, uintptr_t hi)
+{
+	struct stripe_rec **pp = &stripes;
+
+	while (*pp) {
+		struct stripe_rec *r = *pp;
+
+		if (r->hi <= lo || r->lo >= hi) {
+			pp = &r->next;
+			continue;
+		}
+		if (r->lo < lo && r->hi > hi) {
+			struct stripe_rec *tail = malloc(sizeof(*tail));
+
+			if (!tail)
+				return -ENOMEM;
+			*tail = *r;
+			tail->lo = hi;
+			r->hi = lo;
+			r->next = tail;
+			pp = &tail->next;
+		} else if (r->lo < lo) {
+			r->hi = lo;
+			pp = &r->next;
+		} else if (r->hi > hi) {
+			r->lo = hi;
+			pp = &r->next;
+		} else {
+			*pp = r->next;
+			free(r);
+		}
+	}
+	return 0;
+}
+
+static int stripes_count_maps(void)
+{
+	char buf[4096];
+	int fd, lines = 0;
+	ssize_t n;
+
+	fd = open("/proc/self/maps", 0);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	close(fd);
+	return lines;
+}
+
+/* Each stripe becomes a mapping of its own: make sure the process's limit
+ * (vm.max_map_count) leaves room, rather than fail half way. */
+static int stripes_fit(unsigned long nstripes)
+{
+	char buf[64];
+	uint64_t max;
+	int len, maps;
+
+	len = mb_read_file("/proc/sys/vm", buf, sizeof(buf), "max_map_count");
+	if (len < 0 || mb_parse_u64(buf, (size_t)len, INT32_MAX, &max))
+		return 0; /* unknown limit: let the kernel decide */
+	maps = stripes_count_maps();
+	if (maps < 0)
+		return 0;
+	/* Splitting one mapping adds up to nstripes + 1 mappings. */
+	return (uint64_t)maps + nstripes + 1 > max ? -ENOMEM : 0;
+}
+
+static int set_stripes(const struct mb_topo *t, uintptr_t start, size_t length,
+		       unsigned int len, const unsigned long *mask,
+		       unsigned long behavior, unsigned int mflags)
+{
+	unsigned int order = MEMBIND_STRIPE_ORDER(behavior);
+	unsigned long ss, nstripes, nodes[MB_LONGS(MB_MAX_NODES)];
+	unsigned int nmask = mb_weight(mask, len), m = 0;
+	struct stripe_rec *rec;
+	int ret = 0;
+
+	if (!order)
+		order = MEMBIND_STRIPE_DEFAULT_ORDER;
+	ss = 1UL << order;
+	if (ss < page_size())
+		return -EINVAL;
+	nstripes = (length + ss - 1) / ss;
+	if (nstripes > 1) {
+		ret = stripes_fit(nstripes);
+		if (ret)
+			return ret;
+	}
+	rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
+	for (unsigned long i = 0; i < nstripes; i++) {
+		uintptr_t a = start + i * ss;
+		size_t l = length - i * ss < ss ? length - i * ss : ss;
+
+		m = i % nmask == 0 ? mb_next(mask, len, 0) :
+				     mb_next(mask, len, m + 1);
+		memset(nodes, 0, sizeof(nodes));
+		mb_set(nodes, (unsigned)t->memblk_node[m]);
+		ret = mb_sys_mbind((void *)a, l, MB_MPOL_BIND, nodes,
+				   mb_kbits(t), mflags);
+		if (ret) {
+			/* Undo: the range goes back to following the thread
+			 * policy (its own policy before could have been any
+			 * mix; see mem_setbinding_range(3)). */
+			mb_sys_mbind((void *)start, length, MB_MPOL_DEFAULT,
+				     NULL, 0, 0);
+			free(rec);
+			return ret;
+		}
+	}
+	rec->base = rec->lo = start;
+	rec->hi = start + length;
+	rec->order = order;
+	rec->len = len;
+	memcpy(rec->mask, mask, MB_LONGS(len) * sizeof(long));
+	pthread_mutex_lock(&stripe_lock);
+	ret = stripes_forget(rec->lo, rec->hi);
+	rec->next = stripes;
+	stripes = rec;
+	pthread_mutex_unlock(&stripe_lock);
+	return ret;
+}
+
+/* Pages of [start, start + length) that are not on a node of nodes: 0, a
+ * count, or -errno.  (MPOL_MF_STRICT alone would change the policy and then
+ * report -EIO; we must report without changing anything.) */
+static long nonconforming(uintptr_t start, size_t length,
+			  const unsigned long *nodes, unsigned long nbits)
+{
+	enum { BATCH = 4096 };
+	void *pages[BATCH];
+	int status[BATCH];
+	unsigned long ps = page_size(), n = length / ps;
+	long bad = 0;
+
+	for (unsigned long i = 0; i < n; i += BATCH) {
+		unsigned long c = n - i < BATCH ? n - i : BATCH;
+		long r;
+
+		for (unsigned long j = 0; j < c; j++)
+			pages[j] = (void *)(start + (i + j) * ps);
+		r = mb_sys_move_pages(0, c, pages, NULL, status, 0);
+		if (r < 0)
+			return r;
+		for (unsigned long j = 0; j < c; j++)
+			if (status[j] >= 0 &&
+			    ((unsigned long)status[j] >= nbits ||
+			     !mb_test(nodes, (unsigned)status[j])))
+				bad++;
+	}
+	return bad;
+}
+
+MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
+				   const unsigned long *mask,
+				   unsigned long behavior)
+{
+	uintptr_t start = (uintptr_t)addr;
+	unsigned long ps = page_size();
+	unsigned long scheme = behavior & MEMBIND_SCHEME_MASK;
+	unsigned int mflags = 0;
+	const struct mb_topo *t;
+	struct mb_kpol k;
+	int ret, err = 0;
+
+	if (!addr || (start & (ps - 1)) || length == 0 ||
+	    length > SIZE_MAX - ps || start + length < start)
+		return -EINVAL;
+	length = (length + ps - 1) & ~(ps - 1);
+	t = mb_topo_live(&err);
+	if (!t)
+		return err;
+	ret = mb_to_kpol(t, MB_SCOPE_RANGE, len, mask, behavior, &k);
+	if (ret)
+		return ret;
+	if (behavior & MEMBIND_MOVE)
+		mflags |= MB_MPOL_MF_MOVE;
+	if ((behavior & MEMBIND_STRICT) && !(behavior & MEMBIND_MOVE) &&
+	    mb_weight(k.nodes, (unsigned)k.nbits)) {
+		long bad = nonconforming(start, length, k.nodes, k.nbits);
+
+		if (bad)
+			return bad < 0 ? (int)bad : -EIO;
+	} else if (behavior & MEMBIND_STRICT) {
+		mflags |= MB_MPOL_MF_STRICT;
+	}
+
+	if (scheme == MEMBIND_STRIPE)
+		return set_stripes(t, start, length, len, mask, behavior,
+				   mflags);
+	ret = mb_sys_mbind(addr, length, k.mode,
+			   k.mode == MB_MPOL_DEFAULT ? NULL : k.nodes,
+			   k.mode == MB_MPOL_DEFAULT ? 0 : k.nbits, mflags);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&stripe_lock);
+	ret = stripes_forget(start, start + length);
+	pthread_mutex_unlock(&stripe_lock);
+	return ret;
+}
+
+MB_EXPORT int mem_getbinding_range(void *addr, unsigned int len,
+				   unsigned long *mask, unsigned long *behavior)
+{
+	unsigned long nodes[MB_LONGS(MB_MAX_NODES)] = {0};
+	unsigned long out[MB_LONGS(MEMBIND_MAX_BITS)];
+	uintptr_t a = (uintptr_t)addr;
+	const struct mb_topo *t;
+	unsigned long b;
+	int mode, ret, err = 0;
+
+	if (!addr || !mask || !behavior || len == 0 || len > MEMBIND_MAX_BITS)
+		return -EINVAL;
+	t = mb_topo_live(&err);
+	if (!t)
+		return err;
+	if (len < (unsigned)t->nmemblks)
+		return -EINVAL;
+	ret = mb_sys_get_mempolicy(&mode, nodes, mb_kbits(t), addr,
+				   MPOL_F_ADDR);
+	if (ret)
+		return ret;
+	mb_from_kpol(t, mode, nodes, mb_kbits(t), len, out, &b);
+
+	/* One memblk bound hard, inside a stripe record, on the memblk that
+	 * stripe should have: it is that stripe. */
+	if (b == MEMBIND_HARD && mb_weight(out, len) == 1) {
+		pthread_mutex_lock(&stripe_lock);
+		for (struct stripe_rec *r = stripes; r; r = r->next) {
+			unsigned long idx;
+			unsigned int n, m;
+
+			if (a < r->lo || a >= r->hi)
+				continue;
+			idx = (a - r->base) >> r->order;
+			n = mb_weight(r->mask, r->len);
+			m = mb_next(r->mask, r->len, 0);
+			for (unsigned long i = 0; i < idx % n; i++)
+				m = mb_next(r->mask, r->len, m + 1);
+			if (mb_test(out, m)) {
+				memset(out, 0, MB_LONGS(len) * sizeof(long));
+				memcpy(out, r->mask,
+				       MB_LONGS(r->len < len ? r->len : len) *
+					       sizeof(long));
+				b = MEMBIND_STRIPE |
+				    MEMBIND_STRIPE_SIZE(r->order);
+			}
+			break;
+		}
+		pthread_mutex_unlock(&stripe_lock);
+	}
+	memcpy(mask, out, MB_LONGS(len) * sizeof(long));
+	*behavior = b;
+	return t->nmemblks;
+}
+
+/* Kernel answers (node ids or -errno) into memblk ids, in place. */
+static void status_to_memblks(const struct mb_topo *t, int *st, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (st[i] < 0)
+			continue;
+		st[i] = st[i] < t->node_limit && t->nodes[st[i]].memblk >= 0 ?
+				t->nodes[st[i]].memblk :
+				-ENOENT;
+	}
+}
+
+MB_EXPORT int mem_where(pid_t pid, void *const *pages, size_t count,
+			int *memblk)
+{
+	const struct mb_topo *t;
+	long ret;
+	int err = 0;
+
+	if (pid < 0 || !pages || !memblk || count == 0 ||
+	    count > (size_t)INT32_MAX)
+		return -EINVAL;
+	t = mb_topo_live(&err);
+	if (!t)
+		return err;
+	/* One syscall for the whole batch; the kernel walks it in chunks. */
+	ret = mb_sys_move_pages(pid, count, (void **)pages, NULL, memblk, 0);
+	if (ret < 0)
+		return (int)ret;
+	status_to_memblks(t, memblk, count);
+	return 0;
+}
+
+MB_EXPORT int mem_move_pages(pid_t pid, void *const *pages, size_t count,
+			     const int *memblk, int *status)
+{
+	const struct mb_topo *t;
+	int *nodes, failed = 0, err = 0;
+	long ret;
+
+	if (pid < 0 || !pages || !memblk || !status || count == 0 ||
+	    count > (size_t)INT32_MAX)
+		return -EINVAL;
+	t = mb_topo_live(&err);
+	if (!t)
+		return err;
+	nodes = malloc(count * sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		if (memblk[i] < 0 || memblk[i] >= t->nmemblks ||
+		    !mb_test(t->allowed, (unsigned)memblk[i])) {
+			free(nodes);
+			return -EINVAL;
+		}
+		nodes[i] = t->memblk_node[memblk[i]];
+	}
+	ret = mb_sys_move_pages(pid, count, (void **)pages, nodes, status,
+				MB_MPOL_MF_MOVE);
+	free(nodes);
+	if (ret < 0)
+		return (int)ret;
+	status_to_memblks(t, status, count);
+	for (size_t i = 0; i < count; i++)
+		failed += status[i] != memblk[i];
+	return failed;
+}
+
+MB_EXPORT int mem_migrate(pid_t pid, unsigned int len,
+			  const unsigned long *from, const unsigned long *to)
+{
+	unsigned long fn[MB_LONGS(MB_MAX_NODES)] = {0};
+	unsigned long tn[MB_LONGS(MB_MAX_NODES)] = {0};
+	const struct mb_topo *t;
+	long ret;
+	int err = 0;
+
+	if (pid < 0 || !from || !to || len == 0 || len > MEMBIND_MAX_BITS)
+		return -EINVAL;
+	t = mb_topo_live(&err);
+	if (!t)
+		return err;
+	if (mb_memblks_to_nodes(t, len, from, fn) ||
+	    mb_memblks_to_nodes(t, len, to, tn) || !mb_weight(fn, MB_MAX_NODES) ||
+	    !mb_weight(tn, MB_MAX_NODES))
+		return -EINVAL;
+	for (unsigned int m = mb_next(to, len, 0); m < len;
+	     m = mb_next(to, len, m + 1))
+		if (!mb_test(t->allowed, m))
+			return -EINVAL;
+	ret = mb_sys_migrate_pages(pid ? pid : getpid(), mb_kbits(t), fn, tn);
+	return ret < 0 ? (int)ret : (int)(ret > INT32_MAX ? INT32_MAX : ret);
+}

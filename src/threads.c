@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+/* A binding for every thread of this process.
+ *
+ * set_mempolicy() changes the calling thread only.  To bind the process, we
+ * ask every other thread to make the call itself: a real-time signal
+ * (MEMBIND_SIGNAL, default SIGRTMAX - 2) is queued to each thread with
+ * rt_tgsigqueueinfo(), and its handler runs the syscall and reports back
+ * through a shared table, as glibc does for setuid() in a threaded program.
+ * Threads that appear while this runs are found by listing /proc/self/task
+ * again until no new one shows up; threads created later inherit the policy
+ * from their creator.
+ *
+ * What an application sees: a signal handler that runs for a few
+ * microseconds in each thread.  Since the handler is SA_RESTART, most
+ * blocking calls resume; calls that never restart after a handler (see
+ * signal(7): epoll_wait, poll, select, nanosleep, ...) return EINTR, as they
+ * would for any signal.  A thread that blocks the signal cannot take the
+ * binding: the call fails with -EBUSY and every thread keeps its old policy.
+ * If the application installed its own handler for the signal, the call
+ * fails with -EBUSY; choose another with MEMBIND_SIGNAL=<number>.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "syscalls.h"
+
+enum { OP_SET, OP_GET, OP_RESTORE };
+
+struct slot {
+	pid_t tid;
+	int state;  /* 0 waiting, 1 done, 2 gone (thread exited) */
+	int result; /* of the set, 0 or -errno */
+	int old_mode;
+	unsigned long *old_nodes;
+};
+
+struct bcast {
+	int op;
+	unsigned int tag; /* generation, so stale signals are ignored */
+	const struct mb_kpol *k;
+	unsigned long nbits;
+	struct slot *slots;
+	int nslots;
+	int done; /* futex */
+};
+
+#define TAG_BITS 11
+#define IDX_BITS 20
+
+static pthread_mutex_t bcast_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bcast *bcast_cur;
+static int bcast_in_handler;
+static unsigned int bcast_gen;
+static int bcast_signo;
+
+static pid_t my_tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	struct bcast *b;
+
+	(void)sig;
+	(void)uc;
+	__atomic_add_fetch(&bcast_in_handler, 1, __ATOMIC_SEQ_CST);
+	b = __atomic_load_n(&bcast_cur, __ATOMIC_SEQ_CST);
+	if (b && si->si_code == SI_QUEUE && si->si_pid == getpid()) {
+		unsigned int v = (unsigned int)si->si_value.sival_int;
+		unsigned int idx = v & ((1u << IDX_BITS) - 1);
+		struct slot *s = &b->slots[idx];
+
+		if (v >> IDX_BITS == b->tag && idx < (unsigned)b->nslots &&
+		    s->tid == my_tid() && !s->state) {
+			if (b->op == OP_RESTORE) {
+				s->result = mb_sys_set_mempolicy(
+					s->old_mode, s->old_nodes, b->nbits);
+			} else {
+				s->result = mb_sys_get_mempolicy(
+					&s->old_mode, s->old_nodes, b->nbits,
+					NULL, 0);
+				if (!s->result && b->op == OP_SET)
+					s->result = mb_sys_set_mempolicy(
+						b->k->mode, b->k->nodes,
+						b->nbits);
+			}
+			__atomic_store_n(&s->state, 1, __ATOMIC_RELEASE);
+			__atomic_add_fetch(&b->done, 1, __ATOMIC_SEQ_CST);
+			syscall(SYS_futex, &b->done, FUTEX_WAKE_PRIVATE, 1,
+				NULL, NULL, 0);
+		}
+	}
+	__atomic_sub_fetch(&bcast_in_handler, 1, __ATOMIC_SEQ_CST);
+	errno = saved;
+}
+
+static int install_handler(void)
+{
+	struct sigaction sa = {0}, old;
+	const char *env;
+
+	if (bcast_signo)
+		return 0;
+	env = getenv("MEMBIND_SIGNAL");
+	bcast_signo = env && *env ? atoi(env) : SIGRTMAX - 2;
+	if (bcast_signo < SIGRTMIN || bcast_signo > SIGRTMAX) {
+		bcast_signo = 0;
+		return -EINVAL;
+	}
+	if (sigaction(bcast_signo, NULL, &old))
+		goto err;
+	if ((old.sa_flags & SA_SIGINFO) ? old.sa_sigaction != on_signal :
+					  old.sa_handler != SIG_DFL &&
+						  old.sa_handler != SIG_IGN) {
+		bcast_signo = 0;
+		return -EBUSY; /* the application owns this signal */
+	}
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	if (sigaction(bcast_signo, &sa, NULL))
+		goto err;
+	return 0;
+err:
+	bcast_signo = 0;
+	return -errno;
+}
+
+/* Is the signal blocked in thread tid?  (SigBlk in its status file.) */
+static bool blocks_signal(pid_t tid)
+{
+	char buf[4096];
+	unsigned long long blk = 0;
+	const char *p;
+	int len = mb_read_file("/proc/self/task", buf, sizeof(buf), "%d/status",
+			       (int)tid);
+
+	if (len < 0)
+		return false;
+	p = strstr(buf, "\nSigBlk:");
+	if (!p || sscanf(p + 8, "%llx", &blk) != 1)
+		return false;
+	return (blk >> (bcast_signo - 1)) & 1;
+}
+
+/* Threads of this process not in known[0..nknown). */
+static int list_new_threads(const pid_t *known, int nknown, pid_t **out)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	pid_t *tids = NULL;
+	int n = 0, cap = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		bool seen = false;
+
+		if (tid <= 0)
+			continue;
+		for (int i = 0; i < nknown && !seen; i++)
+			seen = known[i] == tid;
+		if (seen)
+			continue;
+		if (n == cap) {
+			pid_t *t2;
+
+			cap = cap ? 2 * cap : 16;
+			t2 = realloc(tids, (size_t)cap * sizeof(*tids));
+			if (!t2) {
+				free(tids);
+				closedir(d);
+				return -ENOMEM;
+			}
+			tids = t2;
+		}
+		tids[n++] = tid;
+	}
+	closedir(d);
+	*out = tids;
+	return n;
+}
+
+static int futex_wait(int *addr, int val, long ns)
+{
+	struct timespec ts = {.tv_sec = ns / 1000000000L,
+			      .tv_nsec = ns % 1000000000L};
+
+	return (int)mb_ret(syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val,
+				   &ts, NULL, 0));
+}
+
+/* Queue the signal to every slot's thread and wait for their answers.
+ * Threads that exited are marked gone.  -EBUSY if a thread blocks the
+ * signal, -ETIMEDOUT if one does not answer within 5 s. */
+static int run_round(struct bcast *b)
+{
+	int sent = 0, ret = 0;
+	long waited = 0;
+
+	b->tag = (++bcast_gen) & ((1u << TAG_BITS) - 1);
+	__atomic_store_n(&b->done, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&bcast_cur, b, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < b->nslots; i++) {
+		siginfo_t si = {0};
+
+		si.si_signo = bcast_signo;
+		si.si_code = SI_QUEUE;
+		si.si_pid = getpid();
+		si.si_uid = getuid();
+		si.si_value.sival_int = (int)(b->tag << IDX_BITS | (unsigned)i);
+		if (syscall(SYS_rt_tgsigqueueinfo, getpid(), b->slots[i].tid,
+			    bcast_signo, &si)) {
+			if (errno != ESRCH) {
+				ret = -errno;
+				break;
+			}
+			b->slots[i].state = 2;
+			continue;
+		}
+		sent++;
+	}
+	while (!ret) {
+		int done = __atomic_load_n(&b->done, __ATOMIC_ACQUIRE);
+
+		if (done >= sent)
+			break;
+		/* Slow answers: find out whether some thread can never
+		 * answer, rather than wait for it. */
+		if (waited >= 20000000L) {
+			for (int i = 0; i < b->nslots; i++) {
+				struct slot *s = &b->slots[i];
+
+				if (__atomic_load_n(&s->state,
+						    __ATOMIC_ACQUIRE))
+					continue;
+				if (blocks_signal(s->tid))
+					ret = -EBUSY;
+				else if (kill(s->tid, 0) && errno == ESRCH)
+					ret = -ESRCH; /* re-checked below */
+			}
+			if (ret == -ESRCH)
+				ret = 0;
+			if (waited >= 5000000000L)
+				ret = ret ? ret : -ETIMEDOUT;
+			if (ret)
+				break;
+		}
+		futex_wait(&b->done, done, 2000000L);
+		waited += 2000000L;
+	}
+	__atomic_store_n(&bcast_cur, NULL, __ATOMIC_SEQ_CST);
+	/* A handler that picked up b may still be running: let it finish
+	 * before b's memory goes away. */
+	while (__atomic_load_n(&bcast_in_handler, __ATOMIC_SEQ_CST))
+		sched_yield();
+	return ret;
+}
+
+struct applied {
+	struct slot *slots;
+	unsigned long *nodes;
+	int n, cap;
+	size_t words;
+};
+
+static int applied_grow(struct applied *a, int more)
+{
+	struct slot *s2;
+	unsigned long *n2;
+	int cap = a->cap;
+
+	if (a->n + more <= a->cap)
+		return 0;
+	while (cap < a->n + more)
+		cap = cap ? 2 * cap : 16;
+	s2 = realloc(a->slots, (size_t)cap * sizeof(*s2));
+	if (!s2)
+		return -ENOMEM;
+	a->slots = s2;
+	n2 = realloc(a->nodes, (size_t)cap * a->words * sizeof(long));
+	if (!n2)
+		return -ENOMEM;
+	a->nodes = n2;
+	a->cap = cap;
+	for (int i = 0; i < cap; i++)
+		a->slots[i].old_nodes = a->nodes + (size_t)i * a->words;
+	return 0;
+}
+
+/* Give threads that took the new policy their old one back. */
+static void roll_back(struct applied *a, int from, int to, unsigned long nbits)
+{
+	struct bcast b = {.op = OP_RESTORE, .nbits = nbits};
+	int n = 0;
+
+	for (int i = from; i < to; i++) {
+		struct slot *s = &a->slots[i];
+
+		if (s->state == 1 && s->result == 0) {
+			/* Compact in place: i >= n always. */
+			a->slots[n + from] = *s;
+			a->slots[n + from].state = 0;
+			n++;
+		}
+	}
+	if (!n)
+		return;
+	b.slots = a->slots + from;
+	b.nslots = n;
+	run_round(&b); /* best effort: the set already failed */
+}
+
+int mb_threads_set(const struct mb_kpol *k)
+{
+	struct applied a = {.words = MB_LONGS(k->nbits)};
+	unsigned long self_old[MB_LONGS(MB_MAX_NODES)];
+	pid_t self = my_tid(), *known = NULL;
+	int self_mode, nknown = 1, ret, rounds = 0;
+
+	pthread_mutex_lock(&bcast_lock);
+	known = malloc(sizeof(*known));
+	if (!known) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	known[0] = self;
+	ret = mb_sys_get_mempolicy(&self_mode, self_old, k->nbits, NULL, 0);
+	if (ret)
+		goto out;
+	ret = mb_sys_set_mempolicy(k->mode, k->nodes, k->nbits);
+	if (ret)
+		goto out;
+
+	for (;;) {
+		pid_t *tids = NULL, *k2;
+		struct bcast b = {.op = OP_SET, .k = k, .nbits = k->nbits};
+		int n = list_new_threads(known, nknown, &tids), base;
+
+		if (n <= 0) {
+			ret = n;
+			break;
+		}
+		if (++rounds > 64) {
+			/* Threads are created faster than we can reach them. */
+			free(tids);
+			ret = -EAGAIN;
+			break;
+		}
+		ret = install_handler();
+		k2 = realloc(known, (size_t)(nknown + n) * sizeof(*known));
+		if (!ret && !k2)
+			ret = -ENOMEM;
+		if (k2)
+			known = k2;
+		if (!ret)
+			ret = applied_grow(&a, n);
+		if (ret) {
+			free(tids);
+			break;
+		}
+		base = a.n;
+		for (int i = 0; i < n; i++) {
+			a.slots[base + i].tid = tids[i];
+			a.slots[base + i].state = 0;
+			a.slots[base + i].result = 0;
+			known[nknown++] = tids[i];
+		}
+		free(tids);
+		a.n += n;
+		b.slots = a.slots + base;
+		b.nslots = n;
+		ret = run_round(&b);
+		for (int i = 0; !ret && i < n; i++)
+			if (b.slots[i].state == 1 && b.slots[i].result)
+				ret = b.slots[i].result;
+		if (ret)
+			break;
+	}
+	if (ret) {
+		roll_back(&a, 0, a.n, k->nbits);
+		mb_sys_set_mempolicy(self_mode, self_old, k->nbits);
+	}
+out:
+	pthread_mutex_unlock(&bcast_lock);
+	free(known);
+	free(a.slots);
+	free(a.nodes);
+	return ret;
+}
+
+int mb_threads_get(unsigned long nbits,
+		   void (*fn)(void *arg, pid_t tid, int mode,
+			      const unsigned long *nodes),
+		   void *arg)
+{
+	struct applied a = {.words = MB_LONGS(nbits)};
+	unsigned long self_nodes[MB_LONGS(MB_MAX_NODES)];
+	pid_t self = my_tid(), *tids = NULL;
+	int self_mode, n, ret;
+
+	ret = mb_sys_get_mempolicy(&self_mode, self_nodes, nbits, NULL, 0);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&bcast_lock);
+	n = list_new_threads(&self, 1, &tids);
+	ret = n < 0 ? n : 0;
+	if (n > 0) {
+		struct bcast b = {.op = OP_GET, .nbits = nbits};
+
+		ret = install_handler();
+		if (!ret)
+			ret = applied_grow(&a, n);
+		if (!ret) {
+			for (int i = 0; i < n; i++)
+				a.slots[i] = (struct slot){
+					.tid = tids[i],
+					.old_nodes = a.slots[i].old_nodes};
+			b.slots = a.slots;
+			b.nslots = n;
+			ret = run_round(&b);
+		}
+	}
+	pthread_mutex_unlock(&bcast_lock);
+	if (!ret) {
+		fn(arg, self, self_mode, self_nodes);
+		for (int i = 0; i < n; i++)
+			if (a.slots[i].state == 1 && !a.slots[i].result)
+				fn(arg, a.slots[i].tid, a.slots[i].old_mode,
+				   a.slots[i].old_nodes);
+	}
+	free(tids);
+	free(a.slots);
+	free(a.nodes);
+	return ret;
+}
