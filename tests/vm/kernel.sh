@@ -21,7 +21,13 @@ case "$series" in
 esac
 
 kdir="$cache/kernel-$series"
-mkdir -p "$kdir"
+mkdir -p "$kdir" || die "cannot create $kdir (set MEMBIND_VM_CACHE to a writable directory)"
+
+# One fetch at a time per series (run-vm may be started in parallel).
+if command -v flock >/dev/null; then
+	exec 9>"$kdir/.lock"
+	flock -w 600 9 || die "timed out waiting for the lock on $kdir"
+fi
 
 # Reuse the cache unless a refresh was asked for.
 if [[ "${MEMBIND_VM_REFRESH:-0}" != 1 && -s "$kdir/current" ]]; then
