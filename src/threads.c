@@ -194,6 +194,14 @@ static int list_new_threads(const pid_t *known, int nknown, pid_t **out)
 	return n;
 }
 
+static long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
 static int futex_wait(int *addr, int val, long ns)
 {
 	struct timespec ts = {.tv_sec = ns / 1000000000L,
@@ -203,13 +211,31 @@ static int futex_wait(int *addr, int val, long ns)
 				   &ts, NULL, 0));
 }
 
+/* Has thread tid left (or is it leaving, past the point of taking
+ * signals)? */
+static bool thread_gone(pid_t tid)
+{
+	char buf[1024];
+	const char *st;
+	int len = mb_read_file("/proc/self/task", buf, sizeof(buf), "%d/stat",
+			       (int)tid);
+
+	if (len < 0)
+		return true;
+	/* The state follows the last ')' (the name may hold one). */
+	st = strrchr(buf, ')');
+	return !st || st[1] != ' ' || st[2] == 'Z' || st[2] == 'X';
+}
+
 /* Queue the signal to every slot's thread and wait for their answers.
- * Threads that exited are marked gone.  -EBUSY if a thread blocks the
- * signal, -ETIMEDOUT if one does not answer within 5 s. */
+ * Threads that exit meanwhile are marked gone.  A thread that keeps the
+ * signal blocked for 200 ms makes it -EBUSY (glibc blocks signals for a
+ * moment in threads being created and in exiting ones, so a blocked mask
+ * alone proves nothing); no answer in 5 s is -ETIMEDOUT. */
 static int run_round(struct bcast *b)
 {
-	int sent = 0, ret = 0;
-	long waited = 0;
+	long t0 = now_ns();
+	int sent = 0, gone = 0, ret = 0;
 
 	b->tag = (++bcast_gen) & ((1u << TAG_BITS) - 1);
 	__atomic_store_n(&b->done, 0, __ATOMIC_SEQ_CST);
@@ -233,34 +259,41 @@ static int run_round(struct bcast *b)
 		}
 		sent++;
 	}
-	while (!ret) {
+	for (long next_scan = 10; !ret;) {
 		int done = __atomic_load_n(&b->done, __ATOMIC_ACQUIRE);
+		long ms;
 
-		if (done >= sent)
+		if (done + gone >= sent)
 			break;
-		/* Slow answers: find out whether some thread can never
-		 * answer, rather than wait for it. */
-		if (waited >= 20000000L) {
+		ms = (now_ns() - t0) / 1000000;
+		if (ms >= next_scan) {
+			bool blocked = false;
+
+			next_scan = ms + 10;
 			for (int i = 0; i < b->nslots; i++) {
 				struct slot *s = &b->slots[i];
+				int zero = 0;
 
-				if (__atomic_load_n(&s->state,
-						    __ATOMIC_ACQUIRE))
+				if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE))
 					continue;
-				if (blocks_signal(s->tid))
-					ret = -EBUSY;
-				else if (kill(s->tid, 0) && errno == ESRCH)
-					ret = -ESRCH; /* re-checked below */
+				if (thread_gone(s->tid)) {
+					/* Unless its handler just ran. */
+					if (__atomic_compare_exchange_n(
+						    &s->state, &zero, 2, false,
+						    __ATOMIC_ACQ_REL,
+						    __ATOMIC_ACQUIRE))
+						gone++;
+				} else if (blocks_signal(s->tid)) {
+					blocked = true;
+				}
 			}
-			if (ret == -ESRCH)
-				ret = 0;
-			if (waited >= 5000000000L)
-				ret = ret ? ret : -ETIMEDOUT;
-			if (ret)
-				break;
+			if (blocked && ms >= 200)
+				ret = -EBUSY;
+			else if (ms >= 5000)
+				ret = -ETIMEDOUT;
+			continue;
 		}
 		futex_wait(&b->done, done, 2000000L);
-		waited += 2000000L;
 	}
 	__atomic_store_n(&bcast_cur, NULL, __ATOMIC_SEQ_CST);
 	/* A handler that picked up b may still be running: let it finish
