@@ -11,29 +11,13 @@
 
 #include "internal.h"
 
-int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
-		 ...)
+/* Read an open file into buf, NUL-terminated; closes fd. */
+static int read_fd(int fd, char *buf, size_t size)
 {
-	char path[4096];
 	size_t n = 0;
-	va_list ap;
-	int fd, len;
 
-	if (size < 2)
-		return -EINVAL;
-	len = snprintf(path, sizeof(path), "%s/", root);
-	if (len < 0 || (size_t)len >= sizeof(path))
-		return -ENAMETOOLONG;
-	va_start(ap, fmt);
-	n = (size_t)vsnprintf(path + len, sizeof(path) - (size_t)len, fmt, ap);
-	va_end(ap);
-	if (n >= sizeof(path) - (size_t)len)
-		return -ENAMETOOLONG;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = 0;
 	for (;;) {
 		ssize_t r = read(fd, buf + n, size - 1 - n);
 
@@ -61,6 +45,43 @@ int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
 	return (int)n;
 }
 
+int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
+		 ...)
+{
+	char path[4096];
+	va_list ap;
+	size_t n;
+	int len;
+
+	if (size < 2)
+		return -EINVAL;
+	len = snprintf(path, sizeof(path), "%s/", root);
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return -ENAMETOOLONG;
+	va_start(ap, fmt);
+	n = (size_t)vsnprintf(path + len, sizeof(path) - (size_t)len, fmt, ap);
+	va_end(ap);
+	if (n >= sizeof(path) - (size_t)len)
+		return -ENAMETOOLONG;
+	return read_fd(open(path, O_RDONLY | O_CLOEXEC), buf, size);
+}
+
+int mb_read_fileat(int dirfd, char *buf, size_t size, const char *fmt, ...)
+{
+	char path[1024];
+	va_list ap;
+	size_t n;
+
+	if (size < 2)
+		return -EINVAL;
+	va_start(ap, fmt);
+	n = (size_t)vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (n >= sizeof(path))
+		return -ENAMETOOLONG;
+	return read_fd(openat(dirfd, path, O_RDONLY | O_CLOEXEC), buf, size);
+}
+
 static bool blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n';
@@ -77,7 +98,7 @@ static int parse_num(const char **p, const char *end, uint64_t max,
 	while (s < end && *s >= '0' && *s <= '9') {
 		unsigned d = (unsigned)(*s - '0');
 
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return -ERANGE;
 		v = v * 10 + d;
 		s++;
