@@ -60,6 +60,9 @@ int mb_format_list(const unsigned long *mask, unsigned int nbits, char *buf,
  * length, -ENOENT if missing, -EFBIG if larger than size - 1, or -errno. */
 int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
 		 ...) __attribute__((format(printf, 4, 5)));
+/* The same, relative to an open directory (fewer path lookups). */
+int mb_read_fileat(int dirfd, char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* One unsigned decimal number, optionally followed by blanks/newline.
  * -EINVAL for anything else, -ERANGE for more than max. */
 int mb_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);

@@ -3,6 +3,7 @@
  * sysfs (or MEMBIND_SYSFS_ROOT), lazily and thread-safely. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,11 +60,11 @@ static int list_limit(const char *root, const char *rel, unsigned int cap,
 	return ret < 0 ? ret : 0;
 }
 
-static int read_u64(const char *root, uint64_t max, uint64_t *out,
-		    const char *fmt, int node, int acc, const char *name)
+static int read_u64(int dirfd, uint64_t max, uint64_t *out, const char *fmt,
+		    int node, int acc, const char *name)
 {
 	char buf[256];
-	int len = mb_read_file(root, buf, sizeof(buf), fmt, node, acc, name);
+	int len = mb_read_fileat(dirfd, buf, sizeof(buf), fmt, node, acc, name);
 
 	if (len < 0)
 		return len;
@@ -71,19 +72,23 @@ static int read_u64(const char *root, uint64_t max, uint64_t *out,
 }
 
 /* HMAT attributes of one access class; absent files mean "not known". */
-static int load_access(const char *root, struct mb_node *nd, int node,
-		       int acc)
+static int load_access(int nodefd, struct mb_node *nd, int node, int acc)
 {
 	static const char *const names[4] = {
 		"read_bandwidth", "write_bandwidth", "read_latency",
 		"write_latency"};
 	uint64_t v[4];
+	char dir[64];
 	int known = 0;
 
+	/* Most machines have no HMAT: one lookup rather than four. */
+	snprintf(dir, sizeof(dir), "node%d/access%d/initiators", node, acc);
+	if (faccessat(nodefd, dir, F_OK, 0))
+		return errno == ENOENT ? 0 : -errno;
 	for (int i = 0; i < 4; i++) {
-		int ret = read_u64(root, UINT32_MAX, &v[i],
-				   NODE_DIR "/node%d/access%d/initiators/%s",
-				   node, acc, names[i]);
+		int ret = read_u64(nodefd, UINT32_MAX, &v[i],
+				   "node%d/access%d/initiators/%s", node, acc,
+				   names[i]);
 		if (ret == -ENOENT) {
 			v[i] = 0;
 			continue;
@@ -102,14 +107,15 @@ static int load_access(const char *root, struct mb_node *nd, int node,
 	return 0;
 }
 
-static int load_weight(const char *root, struct mb_node *nd, int node)
+static int load_weight(int wfd, struct mb_node *nd, int node)
 {
 	char buf[64];
 	uint64_t w;
-	int len = mb_read_file(root, buf, sizeof(buf),
-			       "kernel/mm/mempolicy/weighted_interleave/node%d",
-			       node);
+	int len;
 
+	if (wfd < 0)
+		return 0; /* no weighted interleave in this kernel */
+	len = mb_read_fileat(wfd, buf, sizeof(buf), "node%d", node);
 	if (len == -ENOENT)
 		return 0;
 	if (len < 0)
@@ -165,22 +171,24 @@ static int load_tiers(const char *root, struct mb_topo *t)
 	return ret;
 }
 
-static int load_node(const char *root, struct mb_topo *t, int n,
+static int load_node(int nodefd, int wfd, struct mb_topo *t, int n,
 		     const int *online_ids, int nonline)
 {
 	struct mb_node *nd = &t->nodes[n];
-	char buf[MB_FILE_MAX], rel[128];
+	char buf[MB_FILE_MAX];
 	int dist[MB_MAX_NODES];
 	int ret, len;
 
-	snprintf(rel, sizeof(rel), NODE_DIR "/node%d/cpulist", n);
-	ret = read_list(root, rel, nd->cpus, (unsigned)t->cpu_limit, NULL);
+	len = mb_read_fileat(nodefd, buf, sizeof(buf), "node%d/cpulist", n);
+	if (len < 0)
+		return len;
+	ret = mb_parse_list(buf, (size_t)len, nd->cpus, (unsigned)t->cpu_limit,
+			    NULL);
 	if (ret < 0)
 		return ret;
 	nd->ncpus = ret;
 
-	len = mb_read_file(root, buf, sizeof(buf), NODE_DIR "/node%d/distance",
-			   n);
+	len = mb_read_fileat(nodefd, buf, sizeof(buf), "node%d/distance", n);
 	if (len < 0)
 		return len;
 	ret = mb_parse_distances(buf, (size_t)len, dist, MB_MAX_NODES);
@@ -192,8 +200,7 @@ static int load_node(const char *root, struct mb_topo *t, int n,
 	for (int i = 0; i < nonline; i++)
 		t->node_dist[n * t->node_limit + online_ids[i]] = dist[i];
 
-	len = mb_read_file(root, buf, sizeof(buf), NODE_DIR "/node%d/meminfo",
-			   n);
+	len = mb_read_fileat(nodefd, buf, sizeof(buf), "node%d/meminfo", n);
 	if (len >= 0)
 		ret = mb_parse_meminfo(buf, (size_t)len, &nd->size, &nd->free);
 	else
@@ -202,11 +209,23 @@ static int load_node(const char *root, struct mb_topo *t, int n,
 		return ret;
 
 	for (int acc = 0; acc < 2; acc++) {
-		ret = load_access(root, nd, n, acc);
+		ret = load_access(nodefd, nd, n, acc);
 		if (ret)
 			return ret;
 	}
-	return load_weight(root, nd, n);
+	return load_weight(wfd, nd, n);
+}
+
+static int open_dir(const char *root, const char *rel)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", root, rel) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static int load_allowed(struct mb_topo *t)
@@ -244,7 +263,7 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 	int online_ids[MB_MAX_NODES];
 	unsigned int limit = 0, plimit = 0, climit = 0;
 	struct mb_topo *t;
-	int ret, nonline = 0;
+	int ret, nonline = 0, nodefd, wfd;
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -303,11 +322,18 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 		if (!nd->cpus)
 			goto err;
 	}
-	for (int i = 0; i < nonline; i++) {
-		ret = load_node(root, t, online_ids[i], online_ids, nonline);
-		if (ret)
-			goto err;
-	}
+	nodefd = open_dir(root, NODE_DIR);
+	wfd = open_dir(root, "kernel/mm/mempolicy/weighted_interleave");
+	ret = nodefd < 0 ? -errno : 0;
+	for (int i = 0; !ret && i < nonline; i++)
+		ret = load_node(nodefd, wfd, t, online_ids[i], online_ids,
+				nonline);
+	if (nodefd >= 0)
+		close(nodefd);
+	if (wfd >= 0)
+		close(wfd);
+	if (ret)
+		goto err;
 	if (!climit) {
 		unsigned int top = 1;
 
