@@ -125,7 +125,16 @@ static void test_parse(void)
 		CHECK(m[0] == 0x1 && m[1] == SENT);
 		CHECK_EQ(memblk_list_parse("0", 65, m), 1);
 		CHECK(m[0] == 0x1 && m[1] == 0 && m[2] == SENT);
-		CHECK_EQ(memblk_list_parse("!all", MEMBIND_MAX_BITS, m), 0);
+	}
+	{
+		unsigned long big[MEMBIND_MASK_LONGS(MEMBIND_MAX_BITS) + 1];
+
+		memset(big, 0xa5, sizeof(big));
+		CHECK_EQ(memblk_list_parse("!all", MEMBIND_MAX_BITS, big), 0);
+		CHECK_EQ(memblk_list_parse("all", MEMBIND_MAX_BITS, big), 3);
+		CHECK(big[0] == 0x7 && big[1] == 0);
+		CHECK(big[MEMBIND_MASK_LONGS(MEMBIND_MAX_BITS) - 1] == 0);
+		CHECK(big[MEMBIND_MASK_LONGS(MEMBIND_MAX_BITS)] == SENT);
 	}
 }
 
