@@ -1,0 +1,993 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The remote engine: make every thread of another process run
+ * set_mempolicy()/get_mempolicy() itself, under ptrace.  Linux has no other
+ * way to set another process's memory policy.
+ *
+ * For each thread: PTRACE_SEIZE, PTRACE_INTERRUPT, wait for the stop, save
+ * the registers, point them at a "syscall" instruction the target already
+ * has mapped (found once per call in its vdso or text), run the syscall
+ * between its entry and exit stops, restore the registers exactly (and the
+ * few stack bytes below the red zone that carried the arguments), detach.
+ * docs/remote.md explains the details: syscall restart, signals that arrive
+ * meanwhile, all-or-nothing, new threads, and what is refused and why.
+ */
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "remote.h"
+#include "syscalls.h"
+
+#if defined(__x86_64__)
+#include "arch/x86_64.h"
+#define MB_REMOTE_ARCH 1
+#elif defined(__aarch64__)
+#include "arch/aarch64.h"
+#define MB_REMOTE_ARCH 1
+#endif
+
+#ifdef MB_REMOTE_ARCH
+
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+
+/* Outcomes of the per-thread steps besides 0 and -errno. */
+#define MB_GONE 1  /* the thread exited: skip it */
+#define MB_RETRY 2 /* a signal arrived first: it was delivered, do again */
+
+/* How many times one thread is retried because signals keep arriving, and
+ * how many rescans of /proc/PID/task may still find new threads. */
+#define MB_MAX_RETRIES 200
+#define MB_MAX_ROUNDS 64
+
+/* One lock for every remote operation: ptrace ties a tracee to the tracer
+ * thread, and two operations on one target would fight anyway. */
+static pthread_mutex_t remote_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- /proc helpers ---- */
+
+static int read_text(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (len < size - 1) {
+		ssize_t r = read(fd, buf + len, size - 1 - len);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			close(fd);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return (int)len;
+}
+
+/* The value after "Key:" in a /proc status text, or NULL. */
+static const char *status_field(const char *text, const char *key)
+{
+	size_t klen = strlen(key);
+	const char *p = text;
+
+	while (p && *p) {
+		if (!strncmp(p, key, klen) && p[klen] == ':') {
+			p += klen + 1;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			return p;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+struct tstatus {
+	char state;
+	pid_t tgid;
+	pid_t tracer;
+	int seccomp;
+	uint64_t sigpnd, shdpnd, sigblk, sigign, sigcgt;
+};
+
+static int read_status(pid_t pid, pid_t tid, struct tstatus *st)
+{
+	char path[64], buf[4096];
+	const char *v;
+	int r;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	r = read_text(path, buf, sizeof(buf));
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	memset(st, 0, sizeof(*st));
+	v = status_field(buf, "State");
+	st->state = v ? *v : '?';
+	v = status_field(buf, "Tgid");
+	st->tgid = v ? (pid_t)strtol(v, NULL, 10) : 0;
+	v = status_field(buf, "TracerPid");
+	st->tracer = v ? (pid_t)strtol(v, NULL, 10) : 0;
+	v = status_field(buf, "Seccomp");
+	st->seccomp = v ? (int)strtol(v, NULL, 10) : 0;
+	v = status_field(buf, "SigPnd");
+	st->sigpnd = v ? strtoull(v, NULL, 16) : 0;
+	v = status_field(buf, "ShdPnd");
+	st->shdpnd = v ? strtoull(v, NULL, 16) : 0;
+	v = status_field(buf, "SigBlk");
+	st->sigblk = v ? strtoull(v, NULL, 16) : 0;
+	v = status_field(buf, "SigIgn");
+	st->sigign = v ? strtoull(v, NULL, 16) : 0;
+	v = status_field(buf, "SigCgt");
+	st->sigcgt = v ? strtoull(v, NULL, 16) : 0;
+	return 0;
+}
+
+/* ---- the operation ---- */
+
+struct rthread {
+	pid_t tid;
+	bool done;    /* handled (or gone) */
+	bool changed; /* runs the new policy: undo on failure */
+	bool saved;   /* old policy known */
+	int old_mode;
+	unsigned long *old_nodes; /* op->save_bits bits */
+};
+
+struct rop {
+	pid_t pid;
+	unsigned long insn; /* address of a syscall instruction */
+	uint64_t ignored;   /* process-wide SigIgn and SigCgt */
+	uint64_t caught;
+	unsigned long save_bits; /* >= the kernel's nr_node_ids */
+	struct rthread *t;
+	size_t n, cap;
+};
+
+/* What to run in one thread. */
+struct job {
+	bool get;             /* get_mempolicy into get_mode/get_nodes */
+	int get_mode;
+	unsigned long *get_nodes; /* op->save_bits bits */
+	bool set;             /* then set_mempolicy */
+	int set_mode;
+	const unsigned long *set_nodes;
+	unsigned long set_bits;
+	long set_ret;
+};
+
+static int wait_tid(pid_t tid, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(tid, status, __WALL);
+
+		if (r == tid)
+			return 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r < 0 ? -errno : -EIO;
+	}
+}
+
+enum stop_kind { STOP_GONE, STOP_EVENT, STOP_SYSCALL, STOP_SIGNAL };
+
+/* Wait for tid's next stop.  *sig: the stop signal of an event stop
+ * (SIGTRAP for our interrupt, the stop signal in a group stop) or the
+ * signal of a signal-delivery stop. */
+static enum stop_kind wait_stop(pid_t tid, int *sig)
+{
+	int st;
+
+	*sig = 0;
+	if (wait_tid(tid, &st) < 0)
+		return STOP_GONE; /* ECHILD: no longer ours */
+	if (!WIFSTOPPED(st))
+		return STOP_GONE;
+	*sig = WSTOPSIG(st);
+	if ((st >> 16) == PTRACE_EVENT_STOP)
+		return STOP_EVENT;
+	if (*sig == (SIGTRAP | 0x80))
+		return STOP_SYSCALL;
+	if ((st >> 16) != 0)
+		return STOP_EVENT; /* an event we did not ask for */
+	return STOP_SIGNAL;
+}
+
+/* ptrace failed with ESRCH on a thread we trace: it was killed.  Collect its
+ * exit so that it does not linger as our zombie. */
+static int reap_gone(pid_t tid)
+{
+	int st;
+
+	while (wait_tid(tid, &st) == 0 && WIFSTOPPED(st))
+		if (ptrace(PTRACE_DETACH, tid, 0, 0) < 0)
+			break;
+	return MB_GONE;
+}
+
+/* Would a pending signal (or sig, being delivered) interrupt a blocking call
+ * of tid if it were not traced?  Then an -EINTR it shows is genuine. */
+static bool interrupting_signal(const struct rop *op, pid_t tid, int sig)
+{
+	/* SIGCHLD, SIGCONT, SIGURG, SIGWINCH: ignored by default */
+	const uint64_t dfl_ign = (1ULL << (SIGCHLD - 1)) |
+				 (1ULL << (SIGCONT - 1)) |
+				 (1ULL << (SIGURG - 1)) |
+				 (1ULL << (SIGWINCH - 1));
+	struct tstatus st;
+	uint64_t pend;
+
+	if (read_status(op->pid, tid, &st) < 0)
+		return true; /* cannot tell: keep what the kernel said */
+	pend = st.sigpnd | st.shdpnd;
+	if (sig > 0 && sig <= 64)
+		pend |= 1ULL << (sig - 1);
+	pend &= ~st.sigblk & ~st.sigign;
+	pend &= ~(dfl_ign & ~st.sigcgt);
+	return pend != 0;
+}
+
+/*
+ * Put tid back as it was and let it go.  orig: the registers saved at its
+ * first stop.  at_signal_stop: it is stopped inside signal delivery (an
+ * event or signal-delivery stop), so the kernel's restart logic still runs
+ * after we let it go; otherwise it is at the exit of an injected syscall.
+ * sig: a signal to deliver (from a signal-delivery stop), 0 for none.
+ */
+static int finish(const struct rop *op, pid_t tid, const mb_regs_t *orig,
+		  bool at_signal_stop, int sig, bool group_stop)
+{
+	mb_regs_t regs = *orig;
+	int r;
+
+	/* Our stop made epoll_wait & co fail with -EINTR although nothing
+	 * interrupted them from the program's point of view: make them start
+	 * again, as an ordinary syscall restart would. */
+	if (!group_stop && mb_arch_eintr_on_stop(&regs) &&
+	    !interrupting_signal(op, tid, sig))
+		mb_arch_rewind(&regs);
+	r = mb_arch_restore(tid, &regs);
+	if (r == -ESRCH)
+		return reap_gone(tid);
+	/* An interrupted syscall is restarted by the kernel only when the
+	 * thread passes through signal delivery on its way back to user space:
+	 * a pending interrupt trap makes it do so.  PTRACE_DETACH drops the
+	 * trap itself but the pending-signal flag it raised stays, and signal
+	 * delivery, finding nothing, applies the restart to these registers. */
+	if (!at_signal_stop && mb_arch_restart_pending(&regs))
+		ptrace(PTRACE_INTERRUPT, tid, 0, 0);
+	if (ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig) < 0) {
+		if (errno == ESRCH)
+			return reap_gone(tid);
+		return -errno;
+	}
+	return r;
+}
+
+static int mem_io(pid_t pid, unsigned long addr, void *buf, size_t len,
+		  bool write)
+{
+	struct iovec l = { .iov_base = buf, .iov_len = len };
+	struct iovec rm = { .iov_base = (void *)addr, .iov_len = len };
+	ssize_t r;
+
+	r = write ? process_vm_writev(pid, &l, 1, &rm, 1, 0)
+		  : process_vm_readv(pid, &l, 1, &rm, 1, 0);
+	if (r < 0)
+		return -errno;
+	return (size_t)r == len ? 0 : -EFAULT;
+}
+
+/*
+ * Run syscall nr(args) in tid, which is stopped with registers orig.
+ * Returns 0 with *ret, MB_GONE, or MB_RETRY with *sig set when the thread
+ * met signal delivery (a signal, or a group stop) before the call ran.
+ */
+static int inject(const struct rop *op, pid_t tid, const mb_regs_t *orig,
+		  long nr, const unsigned long args[6], long *ret, int *sig,
+		  bool *at_exit)
+{
+	mb_regs_t regs = *orig;
+	enum stop_kind k;
+	int r, s;
+
+	mb_arch_set_call(&regs, op->insn, nr, args);
+	r = mb_arch_setregs(tid, &regs);
+	if (r)
+		return r == -ESRCH ? reap_gone(tid) : r;
+	if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
+		return errno == ESRCH ? reap_gone(tid) : -errno;
+	k = wait_stop(tid, &s);
+	if (k == STOP_GONE)
+		return MB_GONE;
+	if (k != STOP_SYSCALL) {
+		/* Signal delivery came first: nothing ran yet. */
+		*sig = k == STOP_SIGNAL ? s : 0;
+		*at_exit = false;
+		return MB_RETRY;
+	}
+	if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
+		return errno == ESRCH ? reap_gone(tid) : -errno;
+	k = wait_stop(tid, &s);
+	if (k == STOP_GONE)
+		return MB_GONE;
+	*at_exit = true;
+	if (k != STOP_SYSCALL)
+		return -EIO; /* cannot happen between entry and exit */
+	r = mb_arch_getregs(tid, &regs);
+	if (r)
+		return r == -ESRCH ? reap_gone(tid) : r;
+	*ret = mb_arch_retval(&regs);
+	return 0;
+}
+
+/*
+ * First half for one thread: check it, seize it and ask it to stop.
+ * Returns 0, MB_GONE or -errno (nothing left behind).
+ */
+static int thread_begin(const struct rop *op, pid_t tid)
+{
+	struct tstatus st;
+	int r = read_status(op->pid, tid, &st);
+
+	if (r == -ESRCH)
+		return MB_GONE;
+	if (r < 0)
+		return r;
+	if (st.state == 'Z' || st.state == 'X')
+		return MB_GONE;
+	if (st.tracer)
+		return -EBUSY;
+	/* A seccomp filter may kill the thread, or send it SIGSYS, for a
+	 * syscall it does not allow: never run one blindly there. */
+	if (st.seccomp)
+		return -EPERM;
+	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)PTRACE_O_TRACESYSGOOD) < 0) {
+		r = -errno;
+		if (r == -ESRCH)
+			return MB_GONE;
+		if (r == -EPERM && read_status(op->pid, tid, &st) == 0) {
+			if (st.state == 'Z' || st.state == 'X')
+				return MB_GONE;
+			if (st.tracer)
+				return -EBUSY;
+		} else if (r == -EPERM) {
+			return MB_GONE;
+		}
+		return r;
+	}
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
+		return reap_gone(tid);
+	return 0;
+}
+
+/* A thread that was begun but must not be worked on: let it go untouched. */
+static int thread_cancel(const struct rop *op, pid_t tid)
+{
+	mb_regs_t regs;
+	enum stop_kind k;
+	int sig, r;
+
+	k = wait_stop(tid, &sig);
+	if (k == STOP_GONE)
+		return MB_GONE;
+	r = mb_arch_getregs(tid, &regs);
+	if (r == -ESRCH)
+		return reap_gone(tid);
+	if (r) {
+		ptrace(PTRACE_DETACH, tid, 0,
+		       (void *)(long)(k == STOP_SIGNAL ? sig : 0));
+		return r;
+	}
+	return finish(op, tid, &regs, true, k == STOP_SIGNAL ? sig : 0,
+		      k == STOP_EVENT && sig != SIGTRAP);
+}
+
+/*
+ * Second half: wait for the stop, run the job, put everything back, detach.
+ * Returns 0, MB_GONE, MB_RETRY (a signal came first and was delivered:
+ * nothing done, begin again) or -errno (nothing done, thread let go).
+ */
+static int thread_complete(const struct rop *op, pid_t tid, struct job *job)
+{
+	unsigned long get_longs = MB_LONGS(op->save_bits);
+	unsigned long set_longs = job->set_nodes ? MB_LONGS(job->set_bits) : 0;
+	unsigned long buf[2 + 2 * MB_LONGS(MEMBIND_MAX_BITS)];
+	unsigned long save[2 + 2 * MB_LONGS(MEMBIND_MAX_BITS)];
+	unsigned long scratch, a[6];
+	size_t bytes;
+	mb_regs_t orig;
+	enum stop_kind k;
+	bool group_stop, at_exit = false;
+	int sig, r, r2;
+	long ret;
+
+	k = wait_stop(tid, &sig);
+	if (k == STOP_GONE)
+		return MB_GONE;
+	r = mb_arch_getregs(tid, &orig);
+	if (r == -ESRCH)
+		return reap_gone(tid);
+	if (r) {
+		/* foreign ABI: leave it exactly as it is */
+		if (ptrace(PTRACE_DETACH, tid, 0,
+			   (void *)(long)(k == STOP_SIGNAL ? sig : 0)) < 0 &&
+		    errno == ESRCH)
+			reap_gone(tid);
+		return r;
+	}
+	if (k == STOP_SIGNAL) {
+		/* A signal beat our interrupt: deliver it as if we had not
+		 * been here, and try again. */
+		r = finish(op, tid, &orig, true, sig, false);
+		return r ? r : MB_RETRY;
+	}
+	group_stop = sig != SIGTRAP;
+
+	/* Scratch memory for the arguments: below the red zone of this
+	 * thread's stack, where nothing of the program lives; saved and
+	 * restored anyway. */
+	bytes = (1 + get_longs + set_longs) * sizeof(unsigned long);
+	scratch = (mb_arch_sp(&orig) - MB_ARCH_REDZONE - bytes) & ~63UL;
+	r = mem_io(op->pid, scratch, save, bytes, false);
+	if (r)
+		goto out_regs;
+	memset(buf, 0, bytes);
+	if (set_longs)
+		memcpy(buf + 1 + get_longs, job->set_nodes,
+		       set_longs * sizeof(unsigned long));
+	r = mem_io(op->pid, scratch, buf, bytes, true);
+	if (r)
+		goto out_regs;
+
+	if (job->get) {
+		memset(a, 0, sizeof(a));
+		a[0] = scratch;
+		a[1] = scratch + sizeof(unsigned long);
+		a[2] = op->save_bits + 1;
+		r = inject(op, tid, &orig, MB_ARCH_NR_GET_MEMPOLICY, a, &ret,
+			   &sig, &at_exit);
+		if (r)
+			goto out_mem;
+		if (ret < 0) {
+			r = (int)ret;
+			goto out_mem;
+		}
+	}
+	if (job->set) {
+		memset(a, 0, sizeof(a));
+		a[0] = (unsigned long)(long)job->set_mode;
+		if (set_longs) {
+			a[1] = scratch + (1 + get_longs) * sizeof(unsigned long);
+			a[2] = job->set_bits + 1;
+		}
+		r = inject(op, tid, &orig, MB_ARCH_NR_SET_MEMPOLICY, a, &ret,
+			   &sig, &at_exit);
+		if (r)
+			goto out_mem;
+		job->set_ret = ret;
+	}
+	if (job->get) {
+		r = mem_io(op->pid, scratch, buf, bytes, false);
+		if (r)
+			goto out_mem;
+		job->get_mode = (int)buf[0];
+		memcpy(job->get_nodes, buf + 1,
+		       get_longs * sizeof(unsigned long));
+	}
+out_mem:
+	if (r == MB_GONE)
+		return MB_GONE;
+	r2 = mem_io(op->pid, scratch, save, bytes, true);
+	if (r2 && !r)
+		r = r2;
+out_regs:
+	if (r == MB_RETRY) {
+		/* Signal delivery (a signal or a group stop) came before our
+		 * call: let it happen on the original registers. */
+		r2 = finish(op, tid, &orig, true, sig, group_stop);
+		return r2 ? r2 : MB_RETRY;
+	}
+	/* At the initial stop, or at the exit of an injected call. */
+	r2 = finish(op, tid, &orig, !at_exit, 0, group_stop);
+	if (r2 == MB_GONE)
+		return MB_GONE;
+	return r ? r : r2;
+}
+
+/* ---- setup ---- */
+
+/* The kernel's nr_node_ids: highest possible node + 1 (get_mempolicy wants
+ * at least that many bits). */
+static unsigned long possible_nodes(void)
+{
+	char buf[4096];
+	unsigned int max = 0;
+
+	if (read_text("/sys/devices/system/node/possible", buf,
+		      sizeof(buf)) < 0 ||
+	    mb_parse_list(buf, strlen(buf), NULL, MEMBIND_MAX_BITS, &max) < 0 ||
+	    max == 0)
+		return 1024; /* MAX_NUMNODES: always enough */
+	return max;
+}
+
+/* Find the bytes of a syscall instruction in an executable mapping of pid:
+ * its vdso first (small, always there), then the other text mappings. */
+static int find_insn(pid_t pid, unsigned long *addr)
+{
+	char path[64], line[512];
+	unsigned char chunk[65536 + MB_ARCH_INSN_LEN];
+	unsigned long lo[64], hi[64];
+	int n = 0, pass, r = -EOPNOTSUPP;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -EPERM;
+	/* pass 0 collects [vdso] into slot 0, then every r-x mapping */
+	lo[0] = hi[0] = 0;
+	n = 1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		char perm[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perm) != 3)
+			continue;
+		if (perm[0] != 'r' || perm[2] != 'x')
+			continue;
+		if (strstr(line, "[vdso]")) {
+			lo[0] = s;
+			hi[0] = e;
+		} else if (n < 64) {
+			lo[n] = s;
+			hi[n] = e;
+			n++;
+		}
+	}
+	fclose(f);
+	for (pass = 0; pass < n; pass++) {
+		unsigned long p = lo[pass];
+		size_t budget = 16u << 20;
+
+		while (p < hi[pass] && budget) {
+			size_t len = hi[pass] - p;
+
+			if (len > sizeof(chunk))
+				len = sizeof(chunk);
+			if (mem_io(pid, p, chunk, len, false) < 0)
+				break;
+			for (size_t i = 0; i + MB_ARCH_INSN_LEN <= len;
+			     i += 1) {
+				if (!memcmp(chunk + i, mb_arch_insn,
+					    MB_ARCH_INSN_LEN)) {
+					*addr = p + i;
+					return 0;
+				}
+			}
+			/* overlap so an instruction across chunks is seen */
+			p += len - (len > MB_ARCH_INSN_LEN ?
+				    MB_ARCH_INSN_LEN - 1 : 0);
+			budget = budget > len ? budget - len : 0;
+			if (len < MB_ARCH_INSN_LEN)
+				break;
+		}
+	}
+	return r;
+}
+
+/* Is pid's executable of our ABI?  -EOPNOTSUPP if it is certainly not; 0
+ * when it is, or when the file cannot be read (the register set size is
+ * checked again at the first stop). */
+static int check_abi(pid_t pid)
+{
+	char path[64];
+	unsigned char h[EI_NIDENT + 4];
+	uint16_t machine;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	r = pread(fd, h, sizeof(h), 0);
+	close(fd);
+	if (r != (ssize_t)sizeof(h) || memcmp(h, ELFMAG, SELFMAG))
+		return 0;
+	memcpy(&machine, h + EI_NIDENT + 2, sizeof(machine));
+	if (h[EI_CLASS] != MB_ARCH_ELF_CLASS || machine != MB_ARCH_ELF_MACHINE)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static bool has_live_thread(pid_t pid)
+{
+	char path[64];
+	struct dirent *d;
+	bool live = false;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!live && (d = readdir(dir))) {
+		struct tstatus st;
+		pid_t tid = (pid_t)atoi(d->d_name);
+
+		if (tid > 0 && read_status(pid, tid, &st) == 0 &&
+		    st.state != 'Z' && st.state != 'X')
+			live = true;
+	}
+	closedir(dir);
+	return live;
+}
+
+/* Everything that can be refused before touching the target. */
+static int op_init(struct rop *op, pid_t pid)
+{
+	char path[64], buf[1024];
+	struct tstatus st;
+	unsigned long flags = 0;
+	char *p;
+	int r;
+
+	memset(op, 0, sizeof(*op));
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	r = read_text(path, buf, sizeof(buf));
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	p = strrchr(buf, ')');
+	/* after ") ": state ppid pgrp session tty tpgid flags */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return -EIO;
+	if (flags & 0x00200000UL) /* PF_KTHREAD */
+		return -EINVAL;
+	r = read_status(pid, 0, &st);
+	if (r)
+		return r;
+	if (st.tgid > 0 && st.tgid != pid) /* a thread id: its process */
+		pid = st.tgid;
+	if (pid == getpid())
+		return -EINVAL; /* ourselves: not through ptrace */
+	if ((st.state == 'Z' || st.state == 'X') && !has_live_thread(pid))
+		return -ESRCH;
+	if (st.tracer)
+		return -EBUSY;
+	if (st.seccomp)
+		return -EPERM;
+	r = check_abi(pid);
+	if (r)
+		return r;
+	op->pid = pid;
+	op->ignored = st.sigign;
+	op->caught = st.sigcgt;
+	op->save_bits = possible_nodes();
+	return find_insn(pid, &op->insn);
+}
+
+static void op_free(struct rop *op)
+{
+	for (size_t i = 0; i < op->n; i++)
+		free(op->t[i].old_nodes);
+	free(op->t);
+	op->t = NULL;
+	op->n = op->cap = 0;
+}
+
+/* Add the threads of op->pid not seen yet.  Returns how many were new. */
+static int op_scan(struct rop *op)
+{
+	char path[64];
+	struct dirent *d;
+	int added = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", op->pid);
+	dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while ((d = readdir(dir))) {
+		pid_t tid = (pid_t)atoi(d->d_name);
+		size_t i;
+
+		if (tid <= 0)
+			continue;
+		for (i = 0; i < op->n; i++)
+			if (op->t[i].tid == tid)
+				break;
+		if (i < op->n)
+			continue;
+		if (op->n == op->cap) {
+			size_t cap = op->cap ? op->cap * 2 : 64;
+			struct rthread *t = realloc(op->t, cap * sizeof(*t));
+
+			if (!t) {
+				closedir(dir);
+				return -ENOMEM;
+			}
+			op->t = t;
+			op->cap = cap;
+		}
+		memset(&op->t[op->n], 0, sizeof(op->t[op->n]));
+		op->t[op->n].tid = tid;
+		op->t[op->n].old_nodes =
+			calloc(MB_LONGS(op->save_bits), sizeof(unsigned long));
+		if (!op->t[op->n].old_nodes) {
+			closedir(dir);
+			return -ENOMEM;
+		}
+		op->n++;
+		added++;
+	}
+	closedir(dir);
+	return added;
+}
+
+/* Run a job on one thread until it is done, retrying while signals get in
+ * the way.  began: thread_begin() already succeeded for it. */
+static int run_one(const struct rop *op, pid_t tid, struct job *job,
+		   bool began)
+{
+	for (int tries = 0; tries < MB_MAX_RETRIES; tries++) {
+		int r = began ? 0 : thread_begin(op, tid);
+
+		began = false;
+		if (r)
+			return r;
+		r = thread_complete(op, tid, job);
+		if (r != MB_RETRY)
+			return r;
+	}
+	return -EAGAIN;
+}
+
+/*
+ * Run job (a template; per-thread results go to the rthread) on every
+ * thread from index first on, one after the other.  The next thread is
+ * seized and interrupted before the current one is worked on, so that its
+ * way into the stop overlaps our work.  Stops at the first error.
+ */
+static int run_all(struct rop *op, size_t first, struct job *tmpl,
+		   bool record_old)
+{
+	size_t i = first;
+	int next_began = -1; /* index of a thread begun ahead, or -1 */
+	int r = 0;
+
+	while (i < op->n) {
+		struct rthread *t = &op->t[i];
+		struct job job = *tmpl;
+		bool began = next_began == (int)i;
+		size_t j;
+
+		next_began = -1;
+		if (t->done) {
+			i++;
+			continue;
+		}
+		/* begin the next one */
+		for (j = i + 1; j < op->n && op->t[j].done; j++)
+			;
+		if (j < op->n) {
+			int b = thread_begin(op, op->t[j].tid);
+
+			if (b == 0)
+				next_began = (int)j;
+			else if (b == MB_GONE)
+				op->t[j].done = true;
+			/* an error is met again when we get there */
+		}
+		job.get_nodes = t->old_nodes;
+		r = run_one(op, t->tid, &job, began);
+		if (r == MB_GONE) {
+			t->done = true;
+			r = 0;
+		} else if (r == 0) {
+			t->done = true;
+			if (record_old && job.get) {
+				t->saved = true;
+				t->old_mode = job.get_mode;
+			}
+			if (job.set && job.set_ret < 0)
+				r = (int)job.set_ret;
+			else if (job.set)
+				t->changed = true;
+		}
+		if (r) {
+			if (next_began >= 0)
+				thread_cancel(op, op->t[next_began].tid);
+			return r;
+		}
+		i++;
+	}
+	return 0;
+}
+
+/* Put the old policy back on every thread that took the new one.  Threads
+ * that appeared since (children of changed threads) get the policy the
+ * first saved thread had. */
+static void rollback(struct rop *op)
+{
+	struct rthread *model = NULL;
+	size_t n0 = op->n;
+
+	for (size_t i = 0; i < n0 && !model; i++)
+		if (op->t[i].saved)
+			model = &op->t[i];
+	if (!model)
+		return;
+	if (op_scan(op) < 0)
+		n0 = op->n;
+	for (size_t i = 0; i < op->n; i++) {
+		struct rthread *t = &op->t[i];
+		const struct rthread *src = i < n0 ? t : model;
+		struct job job = { 0 };
+
+		if (i < n0 && !t->changed)
+			continue;
+		job.set = true;
+		job.set_mode = src->old_mode;
+		job.set_nodes = src->old_nodes;
+		job.set_bits = op->save_bits;
+		if (run_one(op, t->tid, &job, false) == 0)
+			t->changed = false;
+	}
+}
+
+int mb_remote_set_mempolicy(pid_t pid, int mode, const unsigned long *nodes,
+			    unsigned long nbits)
+{
+	struct rop op;
+	struct job job = { 0 };
+	size_t first = 0;
+	int r, round;
+
+	if (nbits > MEMBIND_MAX_BITS || (nbits && !nodes))
+		return -EINVAL;
+	pthread_mutex_lock(&remote_lock);
+	r = op_init(&op, pid);
+	if (r)
+		goto out;
+	job.get = true;
+	job.set = true;
+	job.set_mode = mode;
+	job.set_nodes = nbits ? nodes : NULL;
+	job.set_bits = nbits;
+	/* Threads created meanwhile: a thread created by one that already
+	 * runs the new policy inherits it; one created by a thread not yet
+	 * done is listed by the time its creator stops for us.  So rescan
+	 * until a scan finds nobody new. */
+	for (round = 0;; round++) {
+		r = op_scan(&op);
+		if (r < 0)
+			break;
+		if (r == 0) {
+			r = first ? 0 : -ESRCH;
+			break;
+		}
+		if (round == MB_MAX_ROUNDS) {
+			r = -EAGAIN;
+			break;
+		}
+		r = run_all(&op, first, &job, true);
+		if (r)
+			break;
+		first = op.n;
+	}
+	if (r == 0) {
+		bool any = false;
+
+		for (size_t i = 0; i < op.n; i++)
+			any |= op.t[i].changed;
+		if (!any)
+			r = -ESRCH; /* every thread exited meanwhile */
+	}
+	if (r)
+		rollback(&op);
+	op_free(&op);
+out:
+	pthread_mutex_unlock(&remote_lock);
+	return r;
+}
+
+int mb_remote_get_mempolicy(pid_t pid, struct mb_thread_policy *out, int max,
+			    unsigned long nbits)
+{
+	struct rop op;
+	struct job job = { 0 };
+	int r, count = 0;
+
+	if (max < 0 || (max > 0 && !out) || nbits > MEMBIND_MAX_BITS)
+		return -EINVAL;
+	pthread_mutex_lock(&remote_lock);
+	r = op_init(&op, pid);
+	if (r)
+		goto out;
+	r = op_scan(&op);
+	if (r < 0)
+		goto out_free;
+	job.get = true;
+	r = run_all(&op, 0, &job, true);
+	if (r)
+		goto out_free;
+	for (size_t i = 0; i < op.n; i++) {
+		struct rthread *t = &op.t[i];
+
+		if (!t->saved)
+			continue;
+		if (count < max) {
+			unsigned long n = nbits < op.save_bits ? nbits
+							       : op.save_bits;
+
+			out[count].tid = t->tid;
+			out[count].mode = t->old_mode;
+			if (nbits) {
+				memset(out[count].nodes, 0,
+				       MB_LONGS(nbits) * sizeof(unsigned long));
+				for (unsigned long b = 0; b < n; b++)
+					if (mb_test(t->old_nodes, (unsigned)b))
+						mb_set(out[count].nodes,
+						       (unsigned)b);
+			}
+		}
+		count++;
+	}
+	r = count ? count : -ESRCH;
+out_free:
+	op_free(&op);
+out:
+	pthread_mutex_unlock(&remote_lock);
+	return r;
+}
+
+#else /* no remote engine for this architecture */
+
+int mb_remote_set_mempolicy(pid_t pid, int mode, const unsigned long *nodes,
+			    unsigned long nbits)
+{
+	(void)pid, (void)mode, (void)nodes, (void)nbits;
+	return -EOPNOTSUPP;
+}
+
+int mb_remote_get_mempolicy(pid_t pid, struct mb_thread_policy *out, int max,
+			    unsigned long nbits)
+{
+	(void)pid, (void)out, (void)max, (void)nbits;
+	return -EOPNOTSUPP;
+}
+
+#endif
