@@ -157,6 +157,17 @@ struct memblk_info {
 
 int memblk_info(int memblk, struct memblk_info *info);
 
+/* A physically contiguous piece of a memblk (the seed's definition of a
+ * memory block; Linux binds whole nodes, so a memblk may have several). */
+struct memblk_extent {
+	uint64_t start;  /* physical address */
+	uint64_t length; /* bytes */
+};
+/* The physical extents of a memblk, lowest first, from the memory blocks
+ * of /sys/devices/system/memory.  Writes at most max and returns how many
+ * there are; -ENOENT if the system does not say (no memory hotplug). */
+int memblk_extents(int memblk, struct memblk_extent *out, int max);
+
 /* Reload the topology (after hotplug, or a change of MEMBIND_SYSFS_ROOT or of
  * the cpuset).  Calls already under way finish on the old one. */
 int membind_topology_refresh(void);

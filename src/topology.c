@@ -631,3 +631,86 @@ MB_EXPORT int memblk_info(int memblk, struct memblk_info *info)
 	}
 	return 0;
 }
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+MB_EXPORT int memblk_extents(int memblk, struct memblk_extent *out, int max)
+{
+	const char *root = sysfs_root();
+	uint64_t bs = 0, *ids = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	char buf[64], path[4096];
+	int len, count = 0;
+	DIR *dir;
+	GET_TOPO(t);
+
+	if (max < 0 || (max && !out))
+		return -EINVAL;
+	if (memblk < 0 || memblk >= t->nmemblks)
+		return -ENOENT;
+	len = mb_read_file(root, buf, sizeof(buf),
+			   "devices/system/memory/block_size_bytes");
+	if (len < 0)
+		return len;
+	/* The kernel prints the block size in hex, without 0x. */
+	for (int i = 0; i < len && buf[i] != '\n'; i++) {
+		int d = buf[i] >= '0' && buf[i] <= '9' ? buf[i] - '0' :
+			buf[i] >= 'a' && buf[i] <= 'f' ? buf[i] - 'a' + 10 :
+							 -1;
+		if (d < 0 || bs >> 60)
+			return -EINVAL;
+		bs = bs << 4 | (uint64_t)d;
+	}
+	if (!bs)
+		return -EINVAL;
+	if ((size_t)snprintf(path, sizeof(path), "%s/" NODE_DIR "/node%d", root,
+			     t->memblk_node[memblk]) >= sizeof(path))
+		return -ENAMETOOLONG;
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		uint64_t id;
+
+		if (strncmp(de->d_name, "memory", 6) ||
+		    mb_parse_u64(de->d_name + 6, strlen(de->d_name + 6),
+				 UINT64_MAX / bs - 1, &id))
+			continue;
+		if (n == cap) {
+			uint64_t *i2;
+
+			cap = cap ? 2 * cap : 64;
+			i2 = realloc(ids, cap * sizeof(*ids));
+			if (!i2) {
+				free(ids);
+				closedir(dir);
+				return -ENOMEM;
+			}
+			ids = i2;
+		}
+		ids[n++] = id;
+	}
+	closedir(dir);
+	qsort(ids, n, sizeof(*ids), cmp_u64);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && ids[j + 1] == ids[j] + 1)
+			j++;
+		if (count < max)
+			out[count] = (struct memblk_extent){
+				.start = ids[i] * bs,
+				.length = (ids[j] - ids[i] + 1) * bs,
+			};
+		count++;
+		i = j + 1;
+	}
+	free(ids);
+	return count;
+}

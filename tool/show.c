@@ -107,6 +107,25 @@ static void json_access(FILE *f, const struct memblk_info *in, int a)
 		(unsigned long long)x->write_latency);
 }
 
+/* Physical extents, where the system reports memory blocks. */
+static void json_extents(FILE *f, int m)
+{
+	struct memblk_extent e[64];
+	int n = memblk_extents(m, e, 64);
+
+	fprintf(f, ",\"extents\":");
+	if (n < 0) {
+		fprintf(f, "null");
+		return;
+	}
+	fputc('[', f);
+	for (int i = 0; i < n && i < 64; i++)
+		fprintf(f, "%s{\"start\":%llu,\"length\":%llu}", i ? "," : "",
+			(unsigned long long)e[i].start,
+			(unsigned long long)e[i].length);
+	fputc(']', f);
+}
+
 static void show_json(const struct topo_view *v, FILE *f)
 {
 	fprintf(f, "{\"memblks\":[");
@@ -132,6 +151,7 @@ static void show_json(const struct topo_view *v, FILE *f)
 		json_access(f, in, 0);
 		fprintf(f, ",\"access1\":");
 		json_access(f, in, 1);
+		json_extents(f, m);
 		fprintf(f, ",\"distance\":[");
 		for (int o = 0; o < v->nmemblks; o++)
 			fprintf(f, "%s%d", o ? "," : "",
