@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Benchmark (not a test): time to rebind a target with 1, 16 and 256
+ * threads through the remote engine, and the longest pause any target
+ * thread saw.  Each target thread sleeps 10 ms in a loop and records the
+ * largest overshoot of a sleep; the same figure without rebinding is the
+ * baseline (scheduler noise), so the pause we cause is the difference.
+ *
+ * Usage: bench-remote [rounds]   (default 20 rebinds per size)
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+
+#include "rt.h"
+
+#define PERIOD_NS 10000000L
+
+struct shared {
+	_Atomic long max_over_ns; /* largest overshoot since last reset */
+	_Atomic int ready;
+};
+
+static struct shared *sh;
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&sh->ready, 1);
+	for (;;) {
+		struct timespec ts = { 0, PERIOD_NS };
+		double t0 = rt_now();
+		long over;
+
+		nanosleep(&ts, NULL);
+		over = (long)((rt_now() - t0) * 1e9) - PERIOD_NS;
+		long cur = atomic_load(&sh->max_over_ns);
+		while (over > cur &&
+		       !atomic_compare_exchange_weak(&sh->max_over_ns, &cur,
+						     over))
+			;
+	}
+	return NULL;
+}
+
+static pid_t start_target(int nthreads)
+{
+	pid_t pid;
+
+	sh->ready = 0;
+	pid = fork();
+	if (pid == 0) {
+		pthread_attr_t a;
+		pthread_t th;
+
+		pthread_attr_init(&a);
+		pthread_attr_setstacksize(&a, 64 << 10);
+		for (int i = 1; i < nthreads; i++)
+			pthread_create(&th, &a, sleeper, NULL);
+		sleeper(NULL);
+	}
+	while (atomic_load(&sh->ready) < nthreads)
+		usleep(1000);
+	usleep(50000);
+	return pid;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = argc > 1 ? atoi(argv[1]) : 20;
+	static const int sizes[] = { 1, 16, 256 };
+	double *t = calloc((size_t)rounds, sizeof(double));
+
+	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		  -1, 0);
+	if (sh == MAP_FAILED || !t || rounds < 1)
+		return 1;
+	printf("%-8s %10s %10s %10s %14s %14s\n", "threads", "min ms",
+	       "median ms", "max ms", "pause max us", "baseline us");
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		pid_t pid = start_target(sizes[s]);
+		long base, pause = 0;
+		int st;
+
+		/* baseline: the same time without us */
+		atomic_store(&sh->max_over_ns, 0);
+		usleep(300000);
+		base = atomic_load(&sh->max_over_ns);
+		for (int i = 0; i < rounds; i++) {
+			unsigned long mask = 1;
+			int mode = (i & 1) ? RT_MPOL_BIND : RT_MPOL_INTERLEAVE;
+			double t0;
+			int r;
+
+			atomic_store(&sh->max_over_ns, 0);
+			t0 = rt_now();
+			r = mb_remote_set_mempolicy(pid, mode, &mask, 64);
+			t[i] = (rt_now() - t0) * 1e3;
+			if (r) {
+				fprintf(stderr, "rebind failed: %d\n", r);
+				return 1;
+			}
+			usleep(20000); /* let every thread finish its sleep */
+			if (atomic_load(&sh->max_over_ns) > pause)
+				pause = atomic_load(&sh->max_over_ns);
+		}
+		qsort(t, (size_t)rounds, sizeof(double), cmp);
+		printf("%-8d %10.3f %10.3f %10.3f %14.1f %14.1f\n", sizes[s],
+		       t[0], t[rounds / 2], t[rounds - 1], pause / 1e3,
+		       base / 1e3);
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	return 0;
+}
