@@ -17,7 +17,9 @@ for t in test_schemes test_first_touch test_range test_soft_fill test_where_move
 	fi
 	out=$(MEMBIND_TEST_WRONG=1 "$b" 2>&1)
 	rc=$?
-	last=$(printf '%s\n' "$out" | tail -n 1)
+	# the summary line ("N checks, M failed" or "SKIP: ..."), else the last
+	last=$(printf '%s\n' "$out" | grep -E 'checks, [0-9]+ failed|SKIP' | tail -n 1)
+	[ -n "$last" ] || last=$(printf '%s\n' "$out" | tail -n 1)
 	case $rc in
 	1)
 		ran=$((ran + 1))
