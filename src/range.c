@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -303,6 +304,67 @@ static void status_to_memblks(const struct mb_topo *t, int *st, size_t n)
 	}
 }
 
+/* Kernels before 6.12 (seen on 6.1) report a page never touched in an
+ * anonymous mapping as -EFAULT, as for an address outside every mapping
+ * (move_pages() used follow_page(FOLL_DUMP)).  Tell the two apart from the
+ * process's maps: inside a mapping it is -ENOENT, not present. */
+static void efault_to_enoent(pid_t pid, void *const *pages, size_t count,
+			     int *st)
+{
+	uintptr_t (*maps)[2] = NULL, (*more)[2];
+	size_t n = 0, cap = 0, first = 0;
+	char path[64], line[4608];
+	FILE *f;
+
+	while (first < count && st[first] != -EFAULT)
+		first++;
+	if (first == count)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid ? (int)pid : (int)getpid());
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		bool whole = strchr(line, '\n') != NULL;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo < hi) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 256;
+				more = realloc(maps, cap * sizeof(*maps));
+				if (!more)
+					break;
+				maps = more;
+			}
+			maps[n][0] = lo;
+			maps[n++][1] = hi;
+		}
+		while (!whole && fgets(line, sizeof(line), f)) /* rest of a long line */
+			whole = strchr(line, '\n') != NULL;
+	}
+	fclose(f);
+	for (size_t i = first; i < count; i++) {
+		uintptr_t a = (uintptr_t)pages[i];
+		size_t lo = 0, hi = n;
+
+		if (st[i] != -EFAULT)
+			continue;
+		while (lo < hi) { /* the maps are in address order */
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (a < maps[mid][0])
+				hi = mid;
+			else if (a >= maps[mid][1])
+				lo = mid + 1;
+			else {
+				st[i] = -ENOENT;
+				break;
+			}
+		}
+	}
+	free(maps);
+}
+
 MB_EXPORT int mem_where(pid_t pid, void *const *pages, size_t count,
 			int *memblk)
 {
@@ -320,6 +382,7 @@ MB_EXPORT int mem_where(pid_t pid, void *const *pages, size_t count,
 	ret = mb_sys_move_pages(pid, count, (void **)pages, NULL, memblk, 0);
 	if (ret < 0)
 		return (int)ret;
+	efault_to_enoent(pid, pages, count, memblk);
 	status_to_memblks(t, memblk, count);
 	return 0;
 }
