@@ -28,6 +28,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -60,6 +61,64 @@
 /* One lock for every remote operation: ptrace ties a tracee to the tracer
  * thread, and two operations on one target would fight anyway. */
 static pthread_mutex_t remote_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- figures for the benchmark ---- */
+
+/* Per operation: threads worked on, and the longest a thread was held:
+ * from our PTRACE_INTERRUPT (an upper bound on when it stopped) to its
+ * detach.  At most two threads are held at once (current and next). */
+static struct {
+	unsigned long threads, over_1ms;
+	uint64_t max_pause_ns;
+	pid_t tid[2];
+	uint64_t since[2];
+} stats;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void stats_begin(pid_t tid)
+{
+	int i = stats.tid[0] == 0 ? 0 : 1;
+
+	stats.tid[i] = tid;
+	stats.since[i] = now_ns();
+}
+
+static void stats_end(pid_t tid)
+{
+	for (int i = 0; i < 2; i++) {
+		if (stats.tid[i] == tid) {
+			uint64_t d = now_ns() - stats.since[i];
+
+			if (d > stats.max_pause_ns)
+				stats.max_pause_ns = d;
+			if (d > 1000000)
+				stats.over_1ms++;
+			stats.tid[i] = 0;
+			stats.threads++;
+		}
+	}
+}
+
+/* For the benchmark (tests/remote/bench-remote.c): figures of the last
+ * mb_remote_*() call.  Internal; not exported by the shared library. */
+void mb_remote_last_stats(unsigned long *threads, unsigned long *over_1ms,
+			  uint64_t *max_pause_ns);
+void mb_remote_last_stats(unsigned long *threads, unsigned long *over_1ms,
+			  uint64_t *max_pause_ns)
+{
+	pthread_mutex_lock(&remote_lock);
+	*threads = stats.threads;
+	*over_1ms = stats.over_1ms;
+	*max_pause_ns = stats.max_pause_ns;
+	pthread_mutex_unlock(&remote_lock);
+}
 
 /* ---- /proc helpers ---- */
 
@@ -385,13 +444,16 @@ static int thread_begin(const struct rop *op, pid_t tid)
 		}
 		return r;
 	}
-	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
+	stats_begin(tid);
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
+		stats_end(tid);
 		return reap_gone(tid);
+	}
 	return 0;
 }
 
 /* A thread that was begun but must not be worked on: let it go untouched. */
-static int thread_cancel(const struct rop *op, pid_t tid)
+static int thread_cancel_(const struct rop *op, pid_t tid)
 {
 	mb_regs_t regs;
 	enum stop_kind k;
@@ -417,7 +479,8 @@ static int thread_cancel(const struct rop *op, pid_t tid)
  * Returns 0, MB_GONE, MB_RETRY (a signal came first and was delivered:
  * nothing done, begin again) or -errno (nothing done, thread let go).
  */
-static int thread_complete(const struct rop *op, pid_t tid, struct job *job)
+static int thread_complete_(const struct rop *op, pid_t tid,
+			    struct job *job)
 {
 	unsigned long get_longs = MB_LONGS(op->save_bits);
 	unsigned long set_longs = job->set_nodes ? MB_LONGS(job->set_bits) : 0;
@@ -522,6 +585,22 @@ out_regs:
 	if (r2 == MB_GONE)
 		return MB_GONE;
 	return r ? r : r2;
+}
+
+static int thread_complete(const struct rop *op, pid_t tid, struct job *job)
+{
+	int r = thread_complete_(op, tid, job);
+
+	stats_end(tid);
+	return r;
+}
+
+static int thread_cancel(const struct rop *op, pid_t tid)
+{
+	int r = thread_cancel_(op, tid);
+
+	stats_end(tid);
+	return r;
 }
 
 /* ---- setup ---- */
@@ -664,6 +743,7 @@ static int op_init(struct rop *op, pid_t pid)
 	int r;
 
 	memset(op, 0, sizeof(*op));
+	memset(&stats, 0, sizeof(stats));
 	if (pid <= 0)
 		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);

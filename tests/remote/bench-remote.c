@@ -4,7 +4,8 @@
  * threads through the remote engine, and the longest pause any target
  * thread saw.  Each target thread sleeps 10 ms in a loop and records the
  * largest overshoot of a sleep; the same figure without rebinding is the
- * baseline (scheduler noise), so the pause we cause is the difference.
+ * baseline (scheduler noise).  "held max" is the engine's own figure: the
+ * longest time from PTRACE_INTERRUPT to detach of any one thread.
  *
  * Usage: bench-remote [rounds]   (default 20 rebinds per size)
  */
@@ -82,11 +83,14 @@ int main(int argc, char **argv)
 		  -1, 0);
 	if (sh == MAP_FAILED || !t || rounds < 1)
 		return 1;
-	printf("%-8s %10s %10s %10s %14s %14s\n", "threads", "min ms",
-	       "median ms", "max ms", "pause max us", "baseline us");
+	printf("%-8s %9s %9s %9s %12s %10s %12s %12s\n", "threads", "min ms",
+	       "median ms", "max ms", "held max us", "held>1ms",
+	       "seen max us", "noise us");
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		pid_t pid = start_target(sizes[s]);
 		long base, pause = 0;
+		uint64_t held = 0;
+		unsigned long held_n = 0, held_over = 0;
 		int st;
 
 		/* baseline: the same time without us */
@@ -107,14 +111,24 @@ int main(int argc, char **argv)
 				fprintf(stderr, "rebind failed: %d\n", r);
 				return 1;
 			}
+			{
+				unsigned long n, o;
+				uint64_t h;
+
+				mb_remote_last_stats(&n, &o, &h);
+				held_n += n;
+				held_over += o;
+				if (h > held)
+					held = h;
+			}
 			usleep(20000); /* let every thread finish its sleep */
 			if (atomic_load(&sh->max_over_ns) > pause)
 				pause = atomic_load(&sh->max_over_ns);
 		}
 		qsort(t, (size_t)rounds, sizeof(double), cmp);
-		printf("%-8d %10.3f %10.3f %10.3f %14.1f %14.1f\n", sizes[s],
-		       t[0], t[rounds / 2], t[rounds - 1], pause / 1e3,
-		       base / 1e3);
+		printf("%-8d %9.3f %9.3f %9.3f %12.1f %4lu/%-5lu %12.1f %12.1f\n",
+		       sizes[s], t[0], t[rounds / 2], t[rounds - 1],
+		       held / 1e3, held_over, held_n, pause / 1e3, base / 1e3);
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
 	}

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,10 @@
 #include <unistd.h>
 
 #include "remote.h"
+
+/* Internal (src/remote.c): figures of the last remote call. */
+void mb_remote_last_stats(unsigned long *threads, unsigned long *over_1ms,
+			  uint64_t *max_pause_ns);
 
 #define RT_MPOL_DEFAULT 0
 #define RT_MPOL_PREFERRED 1
