@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT */
+/* Command-line arguments shared by the commands: LISTs, BINDINGs, PIDs, and
+ * the one-line messages for what the library reports. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "membind.h"
+#include "tool.h"
+
+bool opt_is(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(arg, name, n) && (arg[n] == '\0' || arg[n] == '=');
+}
+
+const char *opt_value(const char *cmd, int argc, char **argv, int *i,
+		      const char *name, const char *what)
+{
+	const char *eq = strchr(argv[*i], '=');
+
+	if (eq)
+		return eq + 1;
+	if (*i + 1 >= argc || argv[*i + 1][0] == '-') {
+		die_msg("%s: %s needs %s", cmd, name, what);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+void mbmask_free(struct mbmask *m)
+{
+	free(m->mask);
+	m->mask = NULL;
+	m->len = 0;
+}
+
+static int mbmask_alloc(struct mbmask *m)
+{
+	int n = memblk_count();
+
+	if (n < 0)
+		return n;
+	m->len = n > 0 ? (unsigned int)n : 1;
+	m->mask = calloc(MEMBIND_MASK_LONGS(m->len), sizeof(unsigned long));
+	return m->mask ? 0 : -ENOMEM;
+}
+
+char *mbmask_text(const struct mbmask *m)
+{
+	int n = memblk_list_format(m->len, m->mask, NULL, 0);
+	char *s = malloc(n > 0 ? (size_t)n + 1 : 1);
+
+	if (!s)
+		return NULL;
+	if (n > 0)
+		memblk_list_format(m->len, m->mask, s, (size_t)n + 1);
+	else
+		*s = '\0';
+	return s;
+}
+
+static bool test_bit(const unsigned long *mask, unsigned int bit)
+{
+	return mask[bit / MEMBIND_BITS_PER_LONG] >>
+		       (bit % MEMBIND_BITS_PER_LONG) & 1;
+}
+
+/* "0-1" (memblks) and "n0,n2" (their nodes), for messages. */
+static void describe_memblks(char *ids, size_t isz, char *nodes, size_t nsz)
+{
+	int n = memblk_count();
+	size_t off = 0;
+
+	snprintf(ids, isz, n > 0 ? "0-%d" : "none", n - 1);
+	if (n == 1)
+		snprintf(ids, isz, "0");
+	nodes[0] = '\0';
+	for (int m = 0; m < n && off < nsz; m++)
+		off += (size_t)snprintf(nodes + off, nsz - off, "%sn%d",
+					m ? "," : "", memblk_to_node(m));
+}
+
+/* The first item of a LIST that names nothing here, for the message. */
+static void report_enoent(const char *cmd, const char *opt, const char *text,
+			  const struct mbmask *m)
+{
+	char *copy = strdup(text[0] == '!' ? text + 1 : text);
+	char ids[32], nodes[256];
+	char *item, *save = NULL;
+
+	describe_memblks(ids, sizeof(ids), nodes, sizeof(nodes));
+	for (item = copy ? strtok_r(copy, ",", &save) : NULL; item;
+	     item = strtok_r(NULL, ",", &save)) {
+		if (memblk_list_parse(item, m->len, m->mask) != -ENOENT)
+			continue;
+		if (item[0] == 'n')
+			die_msg("%s: %s: no node %s with memory here (memblks are nodes %s)",
+				cmd, opt, item, nodes);
+		else
+			die_msg("%s: %s: no memblk %s here (memblks: %s)", cmd,
+				opt, item, ids);
+		free(copy);
+		return;
+	}
+	die_msg("%s: %s: '%s' names a memblk that does not exist (memblks: %s)",
+		cmd, opt, text, ids);
+	free(copy);
+}
+
+int list_arg(const char *cmd, const char *opt, const char *text,
+	     bool need_some, bool check_allowed, struct mbmask *m)
+{
+	int ret;
+
+	ret = mbmask_alloc(m);
+	if (ret < 0) {
+		die_msg("cannot read the memory topology: %s", strerror(-ret));
+		return EXIT_RUNTIME;
+	}
+	if (!*text) {
+		die_msg("%s: %s: empty LIST", cmd, opt);
+		goto usage;
+	}
+	ret = memblk_list_parse(text, m->len, m->mask);
+	if (ret == -ENOENT) {
+		report_enoent(cmd, opt, text, m);
+		goto usage;
+	}
+	if (ret < 0) {
+		die_msg("%s: %s: malformed LIST '%s' (expected memblk ids and ranges like 0-2,5, all, a leading !, or nodes like n0,n2-3)",
+			cmd, opt, text);
+		goto usage;
+	}
+	if (ret == 0 && need_some) {
+		die_msg("%s: %s: LIST '%s' names no memblk", cmd, opt, text);
+		goto usage;
+	}
+	if (check_allowed && ret > 0) {
+		struct mbmask a = { 0 };
+		char *t;
+
+		if (mbmask_alloc(&a) || memblk_allowed(a.len, a.mask) < 0) {
+			mbmask_free(&a);
+			return 0; /* let the library judge */
+		}
+		for (unsigned int b = 0; b < m->len; b++) {
+			if (!test_bit(m->mask, b) || test_bit(a.mask, b))
+				continue;
+			t = mbmask_text(&a);
+			die_msg("%s: %s: memblk %u (node %d) is not allowed for this process (cpuset Mems_allowed: memblks %s)",
+				cmd, opt, b, memblk_to_node((int)b),
+				t && *t ? t : "none");
+			free(t);
+			mbmask_free(&a);
+			mbmask_free(m);
+			return EXIT_RUNTIME;
+		}
+		mbmask_free(&a);
+	}
+	return 0;
+usage:
+	mbmask_free(m);
+	return EXIT_USAGE;
+}
+
+static const struct {
+	const char *opt;
+	unsigned long scheme;
+	int arg; /* 0 none, 1 LIST, 2 optional LIST */
+} binding_opts[] = {
+	{ "--hard", MEMBIND_HARD, 1 },
+	{ "--soft", MEMBIND_SOFT, 1 },
+	{ "--round-robin", MEMBIND_ROUND_ROBIN, 1 },
+	{ "--weighted", MEMBIND_WEIGHTED, 1 },
+	{ "--stripe", MEMBIND_STRIPE, 1 },
+	{ "--first-touch", MEMBIND_FIRST_TOUCH, 2 },
+	{ "--default", MEMBIND_DEFAULT, 0 },
+};
+
+/* Could this argument be the optional LIST of --first-touch? */
+static bool looks_like_list(const char *s)
+{
+	return (s[0] >= '0' && s[0] <= '9') || s[0] == '!' ||
+	       (s[0] == 'n' && s[1] >= '0' && s[1] <= '9') || !strcmp(s, "all");
+}
+
+int binding_arg(const char *cmd, int argc, char **argv, int *i,
+		struct binding *b)
+{
+	const char *arg = argv[*i], *list = NULL, *eq = strchr(arg, '=');
+	size_t k;
+
+	for (k = 0; k < sizeof(binding_opts) / sizeof(binding_opts[0]); k++)
+		if (opt_is(arg, binding_opts[k].opt))
+			break;
+	if (k == sizeof(binding_opts) / sizeof(binding_opts[0]))
+		return 0;
+	if (b->given) {
+		die_msg("%s: one BINDING only (%s and %s given)", cmd, b->opt,
+			binding_opts[k].opt);
+		return EXIT_USAGE;
+	}
+	switch (binding_opts[k].arg) {
+	case 0:
+		if (eq) {
+			die_msg("%s: %s takes no LIST", cmd, binding_opts[k].opt);
+			return EXIT_USAGE;
+		}
+		break;
+	case 1:
+		list = opt_value(cmd, argc, argv, i, binding_opts[k].opt,
+				  "a LIST");
+		if (!list)
+			return EXIT_USAGE;
+		break;
+	case 2:
+		if (eq)
+			list = eq + 1;
+		else if (*i + 1 < argc && looks_like_list(argv[*i + 1]))
+			list = argv[++*i];
+		break;
+	}
+	if (binding_opts[k].scheme == MEMBIND_STRIPE) {
+		die_msg("%s: --stripe binds address ranges, not a whole process (see mem_setbinding_range(3)); use --round-robin to spread a process's pages",
+			cmd);
+		return EXIT_USAGE;
+	}
+	b->opt = binding_opts[k].opt;
+	b->behavior = binding_opts[k].scheme;
+	if (list) {
+		int ret = list_arg(cmd, b->opt, list, true, true, &b->m);
+
+		if (ret)
+			return ret;
+	} else if (mbmask_alloc(&b->m)) {
+		die_msg("cannot read the memory topology");
+		return EXIT_RUNTIME;
+	}
+	b->given = true;
+	(*i)++;
+	return 1;
+}
+
+void binding_text(unsigned long behavior, const unsigned long *mask,
+		  unsigned int len, char *buf, size_t size)
+{
+	const char *name = membind_scheme_name(behavior);
+	char list[256];
+	int n;
+
+	n = memblk_list_format(len, mask, list, sizeof(list));
+	if (n < 0)
+		snprintf(list, sizeof(list), "?");
+	if (!name)
+		name = "unknown";
+	if ((behavior & MEMBIND_SCHEME_MASK) == MEMBIND_DEFAULT)
+		snprintf(buf, size, "default");
+	else if (n == 0 && (behavior & MEMBIND_SCHEME_MASK) ==
+				   MEMBIND_FIRST_TOUCH)
+		snprintf(buf, size, "first-touch (local)");
+	else
+		snprintf(buf, size, "%s %s%s", name, list,
+			 (behavior & MEMBIND_BALANCING) ? " +balancing" : "");
+}
+
+int pid_arg(const char *cmd, const char *text, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (!*text || *end || errno || v <= 0 || v > INT_MAX ||
+	    !(text[0] >= '0' && text[0] <= '9')) {
+		die_msg("%s: '%s' is not a process id", cmd, text);
+		return EXIT_USAGE;
+	}
+	*pid = (pid_t)v;
+	if (kill(*pid, 0) && errno == ESRCH) {
+		die_msg("%s: no process %d", cmd, (int)*pid);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+void proc_comm(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f || !fgets(buf, (int)size, f))
+		snprintf(buf, size, "?");
+	if (f)
+		fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+int report_bind_error(const char *cmd, pid_t pid, int err,
+		      unsigned long behavior, const struct mbmask *m)
+{
+	unsigned long scheme = behavior & MEMBIND_SCHEME_MASK;
+	const char *root = getenv("MEMBIND_SYSFS_ROOT");
+	char who[96], comm[32];
+	int n = 0;
+
+	if (pid) {
+		proc_comm(pid, comm, sizeof(comm));
+		snprintf(who, sizeof(who), "process %d (%s)", (int)pid, comm);
+	} else {
+		snprintf(who, sizeof(who), "this process");
+	}
+	for (unsigned int b = 0; m && m->mask && b < m->len; b++)
+		n += test_bit(m->mask, b);
+
+	switch (err) {
+	case -ESRCH:
+		die_msg("%s: no process %d", cmd, (int)pid);
+		break;
+	case -EPERM:
+	case -EACCES:
+		die_msg("%s: not permitted to reach %s (needs the same user or CAP_SYS_PTRACE, and ptrace allowed by kernel.yama.ptrace_scope)",
+			cmd, who);
+		break;
+	case -EOPNOTSUPP:
+		if (root && *root)
+			die_msg("%s: cannot bind memory while MEMBIND_SYSFS_ROOT points at a captured tree (%s)",
+				cmd, root);
+		else if (scheme == MEMBIND_SOFT && n > 1)
+			die_msg("%s: this kernel cannot do a soft binding over several memblks (needs MPOL_PREFERRED_MANY, Linux 5.15)",
+				cmd);
+		else if (scheme == MEMBIND_WEIGHTED)
+			die_msg("%s: this kernel has no weighted interleave (needs MPOL_WEIGHTED_INTERLEAVE, Linux 6.9)",
+				cmd);
+		else if (behavior & MEMBIND_BALANCING)
+			die_msg("%s: this kernel cannot combine a hard binding with NUMA balancing (needs MPOL_F_NUMA_BALANCING, Linux 5.12)",
+				cmd);
+		else
+			die_msg("%s: cannot reach %s: not supported (a foreign ABI, e.g. a 32-bit program?)",
+				cmd, who);
+		break;
+	case -EBUSY:
+		if (pid)
+			die_msg("%s: %s is being traced by another program (a debugger?)",
+				cmd, who);
+		else
+			die_msg("%s: the signal membind uses is taken or blocked (choose another with MEMBIND_SIGNAL)",
+				cmd);
+		break;
+	default:
+		die_msg("%s: %s: %s", cmd, who, strerror(-err));
+		break;
+	}
+	return EXIT_RUNTIME;
+}

@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: MIT */
+/* membind get PID [--json]: the binding of a process (per thread when they
+ * differ) and where its memory lives, per memblk.
+ * membind set PID BINDING [--move]: rebind a running process. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "membind.h"
+#include "tool.h"
+
+static const char get_usage[] =
+	"Usage: membind get PID [--json]\n"
+	"Show the binding of process PID (per thread when its threads differ)\n"
+	"and where its memory lives per memblk: heap, stack, other anonymous\n"
+	"memory, files, huge pages.  --json: one JSON document.\n";
+
+static const char set_usage[] =
+	"Usage: membind set PID BINDING [--move]\n"
+	"Rebind every thread of process PID (new allocations follow BINDING).\n"
+	"  --hard LIST | --soft LIST | --round-robin LIST | --weighted LIST\n"
+	"  | --first-touch [LIST] | --default\n"
+	"  --move   also migrate the pages already allocated outside the new\n"
+	"           memblks (see 'membind move' for a progress bar)\n"
+	"LIST: memblk ids and ranges (0-2,5), all, a leading ! to invert, nodes as\n"
+	"n0,n2-3.  See membind(1).\n";
+
+/* ---- per-thread bindings, from /proc/PID/task/TID/numa_maps ----
+ * A mapping without a policy of its own shows the thread's policy there, in
+ * the kernel's words (mpol_to_str): "bind=static:0-1", "prefer (many):2",
+ * "weighted interleave:0-3", "local", "default". */
+static const struct {
+	const char *word;
+	unsigned long scheme;
+} kpol_words[] = {
+	{ "weighted interleave", MEMBIND_WEIGHTED },
+	{ "prefer (many)", MEMBIND_SOFT },
+	{ "interleave", MEMBIND_ROUND_ROBIN },
+	{ "prefer", MEMBIND_SOFT },
+	{ "bind", MEMBIND_HARD },
+	{ "local", MEMBIND_FIRST_TOUCH },
+	{ "default", MEMBIND_DEFAULT },
+};
+
+static int thread_binding(pid_t pid, pid_t tid, char *out, size_t size)
+{
+	char path[96], line[512], *p, *end;
+	unsigned long behavior = MEMBIND_DEFAULT;
+	struct mbmask m = { 0 };
+	size_t k;
+	FILE *f;
+	int n = memblk_count();
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/numa_maps", (int)pid,
+		 (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (!p || n < 0)
+		return -EIO;
+	p = strchr(line, ' ');
+	if (!p)
+		return -EIO;
+	p++;
+	for (k = 0; k < sizeof(kpol_words) / sizeof(kpol_words[0]); k++)
+		if (!strncmp(p, kpol_words[k].word, strlen(kpol_words[k].word)))
+			break;
+	if (k == sizeof(kpol_words) / sizeof(kpol_words[0]))
+		return -EIO;
+	behavior = kpol_words[k].scheme;
+	p += strlen(kpol_words[k].word);
+	m.len = n > 0 ? (unsigned)n : 1;
+	m.mask = calloc(MEMBIND_MASK_LONGS(m.len), sizeof(long));
+	if (!m.mask)
+		return -ENOMEM;
+	if (*p == '=') {
+		end = p + strcspn(p, ": ");
+		if (behavior == MEMBIND_HARD && memmem(p, (size_t)(end - p), "static", 6))
+			behavior = MEMBIND_FIRST_TOUCH;
+		if (memmem(p, (size_t)(end - p), "balancing", 9))
+			behavior |= MEMBIND_BALANCING;
+		p = end;
+	}
+	if (*p == ':') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			long a = strtol(p, &end, 10), b = a;
+
+			if (*end == '-')
+				b = strtol(end + 1, &end, 10);
+			for (long node = a; node <= b; node++) {
+				int mb = node_to_memblk((int)node);
+
+				if (mb >= 0 && (unsigned)mb < m.len)
+					m.mask[mb / MEMBIND_BITS_PER_LONG] |=
+						1UL << (mb % MEMBIND_BITS_PER_LONG);
+			}
+			p = *end == ',' ? end + 1 : end;
+		}
+	}
+	binding_text(behavior, m.mask, m.len, out, size);
+	mbmask_free(&m);
+	return 0;
+}
+
+struct group {
+	char text[300];
+	pid_t *tids;
+	int n;
+};
+
+static int task_ids(pid_t pid, pid_t **tids)
+{
+	char path[64];
+	struct dirent *d;
+	int n = 0, cap = 0;
+	DIR *dir;
+
+	*tids = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		if (n == cap) {
+			pid_t *t2;
+
+			cap = cap ? 2 * cap : 16;
+			t2 = realloc(*tids, (size_t)cap * sizeof(pid_t));
+			if (!t2) {
+				closedir(dir);
+				return -ENOMEM;
+			}
+			*tids = t2;
+		}
+		(*tids)[n++] = (pid_t)atoi(d->d_name);
+	}
+	closedir(dir);
+	return n;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Threads grouped by binding; with mixed false, one group of them all. */
+static int thread_groups(pid_t pid, bool mixed, const char *proc_text,
+			 struct group **out, int *ngroups, int *nthreads)
+{
+	struct group *g = NULL;
+	pid_t *tids;
+	int n = task_ids(pid, &tids), ng = 0;
+
+	if (n < 0)
+		return n;
+	qsort(tids, (size_t)n, sizeof(pid_t), cmp_pid);
+	*nthreads = n;
+	g = calloc((size_t)n + 1, sizeof(*g));
+	if (!g) {
+		free(tids);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		char text[300];
+		int k;
+
+		if (!mixed || thread_binding(pid, tids[i], text, sizeof(text)))
+			snprintf(text, sizeof(text), "%s", proc_text);
+		for (k = 0; k < ng; k++)
+			if (!strcmp(g[k].text, text))
+				break;
+		if (k == ng) {
+			snprintf(g[ng].text, sizeof(g[ng].text), "%s", text);
+			g[ng].tids = calloc((size_t)n, sizeof(pid_t));
+			if (!g[ng].tids) {
+				free(tids);
+				*out = g;
+				*ngroups = ng;
+				return -ENOMEM;
+			}
+			ng++;
+		}
+		g[k].tids[g[k].n++] = tids[i];
+	}
+	free(tids);
+	*out = g;
+	*ngroups = ng;
+	return 0;
+}
+
+static void print_tids(FILE *f, const struct group *g, bool json)
+{
+	for (int i = 0; i < g->n; i++)
+		fprintf(f, "%s%d", i ? "," : "", (int)g->tids[i]);
+	(void)json;
+}
+
+static void residency_table(const struct residency *r, FILE *f)
+{
+	char buf[16];
+
+	fprintf(f, "%-9s", "memory");
+	for (int m = 0; m < r->nmemblks; m++) {
+		char h[24];
+
+		snprintf(h, sizeof(h), "memblk %d", m);
+		fprintf(f, " %10s", h);
+	}
+	fprintf(f, " %10s\n%-9s", "total", "  node");
+	for (int m = 0; m < r->nmemblks; m++)
+		fprintf(f, " %10d", memblk_to_node(m));
+	fputc('\n', f);
+	for (int k = 0; k <= MAP_KINDS; k++) {
+		uint64_t sum = 0;
+
+		fprintf(f, "  %-7s", k < MAP_KINDS ? map_kind_name[k] : "total");
+		for (int m = 0; m < r->nmemblks; m++) {
+			uint64_t b = k < MAP_KINDS ?
+					     r->kind_bytes[k * r->nmemblks + m] :
+					     r->memblk_bytes[m];
+
+			sum += b;
+			fprintf(f, " %10s", human_size(b, buf, sizeof(buf)));
+		}
+		fprintf(f, " %10s\n", human_size(sum, buf, sizeof(buf)));
+	}
+}
+
+static void residency_json(const struct residency *r, FILE *f)
+{
+	fprintf(f, "\"memory\":{\"memblks\":[");
+	for (int m = 0; m < r->nmemblks; m++) {
+		fprintf(f, "%s{\"memblk\":%d,\"node\":%d", m ? "," : "", m,
+			memblk_to_node(m));
+		for (int k = 0; k < MAP_KINDS; k++)
+			fprintf(f, ",\"%s_bytes\":%llu", map_kind_name[k],
+				(unsigned long long)r->kind_bytes[k * r->nmemblks + m]);
+		fprintf(f, ",\"total_bytes\":%llu}",
+			(unsigned long long)r->memblk_bytes[m]);
+	}
+	fprintf(f, "],\"total_bytes\":%llu}", (unsigned long long)r->total);
+}
+
+int cmd_get(int argc, char **argv)
+{
+	const char *pid_text = NULL;
+	unsigned long behavior = 0;
+	struct residency r;
+	struct group *g = NULL;
+	struct mbmask m = { 0 };
+	char text[300], comm[32], *list;
+	bool json = false, mixed;
+	int ret, ng = 0, nthreads = 0;
+	pid_t pid;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(get_usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			die_msg("get: unknown option '%s' (try 'membind get --help')",
+				argv[i]);
+			return EXIT_USAGE;
+		} else if (pid_text) {
+			die_msg("get: one PID only ('%s' and '%s' given)",
+				pid_text, argv[i]);
+			return EXIT_USAGE;
+		} else {
+			pid_text = argv[i];
+		}
+	}
+	if (!pid_text) {
+		die_msg("get: no PID given (membind get PID [--json])");
+		return EXIT_USAGE;
+	}
+	ret = pid_arg("get", pid_text, &pid);
+	if (ret)
+		return ret;
+	ret = memblk_count();
+	m.len = ret > 0 ? (unsigned)ret : 1;
+	m.mask = calloc(MEMBIND_MASK_LONGS(m.len), sizeof(long));
+	if (!m.mask)
+		return EXIT_RUNTIME;
+	ret = mem_getbinding(pid, m.len, m.mask, &behavior);
+	if (ret < 0) {
+		ret = report_bind_error("get", pid, ret, 0, NULL);
+		mbmask_free(&m);
+		return ret;
+	}
+	mixed = behavior & MEMBIND_MIXED;
+	binding_text(behavior, m.mask, m.len, text, sizeof(text));
+	ret = thread_groups(pid, mixed, text, &g, &ng, &nthreads);
+	if (!ret)
+		ret = residency_read(pid, &r);
+	if (ret < 0) {
+		for (int k = 0; g && k < ng; k++)
+			free(g[k].tids);
+		free(g);
+		mbmask_free(&m);
+		return report_bind_error("get", pid, ret, 0, NULL);
+	}
+	proc_comm(pid, comm, sizeof(comm));
+	list = mbmask_text(&m);
+	if (json) {
+		fprintf(stdout, "{\"pid\":%d,\"command\":", (int)pid);
+		json_str(stdout, comm);
+		fprintf(stdout, ",\"threads\":%d,\"binding\":{\"scheme\":",
+			nthreads);
+		json_str(stdout, membind_scheme_name(behavior) ?
+					 membind_scheme_name(behavior) : "unknown");
+		fprintf(stdout, ",\"memblks\":");
+		json_str(stdout, list ? list : "");
+		fprintf(stdout, ",\"balancing\":%s,\"mixed\":%s,\"text\":",
+			(behavior & MEMBIND_BALANCING) ? "true" : "false",
+			mixed ? "true" : "false");
+		json_str(stdout, text);
+		fprintf(stdout, "},\"thread_bindings\":[");
+		for (int k = 0; k < ng; k++) {
+			fprintf(stdout, "%s{\"binding\":", k ? "," : "");
+			json_str(stdout, g[k].text);
+			fprintf(stdout, ",\"tids\":[");
+			print_tids(stdout, &g[k], true);
+			fprintf(stdout, "]}");
+		}
+		fprintf(stdout, "],");
+		residency_json(&r, stdout);
+		fprintf(stdout, "}\n");
+	} else {
+		printf("process %d (%s), %d thread%s\n", (int)pid, comm,
+		       nthreads, nthreads == 1 ? "" : "s");
+		if (!mixed) {
+			printf("binding: %s\n", text);
+		} else {
+			printf("binding: mixed, threads differ (all together: %s)\n",
+			       text);
+			for (int k = 0; k < ng; k++) {
+				printf("  thread%s ", g[k].n == 1 ? "" : "s");
+				print_tids(stdout, &g[k], false);
+				printf(": %s\n", g[k].text);
+			}
+		}
+		residency_table(&r, stdout);
+	}
+	for (int k = 0; k < ng; k++)
+		free(g[k].tids);
+	free(g);
+	free(list);
+	mbmask_free(&m);
+	residency_free(&r);
+	return fflush(stdout) ? EXIT_RUNTIME : 0;
+}
+
+int cmd_set(int argc, char **argv)
+{
+	const char *pid_text = NULL;
+	struct binding b = { 0 };
+	bool move = false;
+	int i = 1, ret;
+	pid_t pid;
+
+	while (i < argc) {
+		const char *arg = argv[i];
+
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			fputs(set_usage, stdout);
+			return 0;
+		}
+		ret = binding_arg("set", argc, argv, &i, &b);
+		if (ret == 1)
+			continue;
+		if (ret)
+			return ret;
+		if (!strcmp(arg, "--move")) {
+			move = true;
+		} else if (arg[0] == '-' && arg[1]) {
+			die_msg("set: unknown option '%s' (try 'membind set --help')",
+				arg);
+			return EXIT_USAGE;
+		} else if (pid_text) {
+			die_msg("set: one PID only ('%s' and '%s' given)",
+				pid_text, arg);
+			return EXIT_USAGE;
+		} else {
+			pid_text = arg;
+		}
+		i++;
+	}
+	if (!pid_text) {
+		die_msg("set: no PID given (membind set PID BINDING [--move])");
+		return EXIT_USAGE;
+	}
+	if (!b.given) {
+		die_msg("set: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
+		return EXIT_USAGE;
+	}
+	ret = pid_arg("set", pid_text, &pid);
+	if (ret)
+		return ret;
+	if (move)
+		b.behavior |= MEMBIND_MOVE;
+	ret = mem_setbinding(pid, b.m.len, b.m.mask, b.behavior);
+	if (ret < 0)
+		ret = report_bind_error("set", pid, ret, b.behavior, &b.m);
+	mbmask_free(&b.m);
+	return ret < 0 ? EXIT_RUNTIME : ret;
+}

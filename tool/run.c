@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/* membind run BINDING [--cpus LIST] -- CMD [ARGS]: bind this process, then
+ * become the program; the binding is inherited by its threads and children
+ * and survives execve(). */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "membind.h"
+#include "tool.h"
+
+static const char run_usage[] =
+	"Usage: membind run BINDING [--cpus CPULIST] [--] CMD [ARGS...]\n"
+	"Run CMD with its memory bound as BINDING (inherited by its threads and\n"
+	"children), and optionally on the CPUs of CPULIST.\n"
+	"  --hard LIST          only these memblks\n"
+	"  --soft LIST          these first, then the nearest others\n"
+	"  --round-robin LIST   pages interleaved over these memblks\n"
+	"  --weighted LIST      interleaved by the kernel's weights\n"
+	"  --first-touch [LIST] near the CPU that first touches a page\n"
+	"  --default            the system default\n"
+	"  --cpus CPULIST       CPU ids and ranges (0-3,8), all, or the CPUs of\n"
+	"                       nodes (n0,n2-3)\n"
+	"LIST: memblk ids and ranges (0-2,5), all, a leading ! to invert, nodes as\n"
+	"n0,n2-3.  --stripe applies to ranges only.  See membind(1).\n";
+
+/* A CPU list: "0-3,8", "all", or nodes "n0,n2-3" meaning their CPUs. */
+static int cpus_arg(const char *text, cpu_set_t **set, size_t *size)
+{
+	int limit = membind_cpu_limit();
+	unsigned long *tmp;
+	const char *s = text;
+	int ret = 0;
+
+	if (limit <= 0) {
+		die_msg("run: cannot read the CPU topology");
+		return EXIT_RUNTIME;
+	}
+	*size = CPU_ALLOC_SIZE(limit);
+	*set = CPU_ALLOC(limit);
+	tmp = calloc(MEMBIND_MASK_LONGS((unsigned)limit), sizeof(long));
+	if (!*set || !tmp) {
+		die_msg("run: out of memory");
+		free(tmp);
+		return EXIT_RUNTIME;
+	}
+	CPU_ZERO_S(*size, *set);
+	if (!*s)
+		goto malformed;
+	if (!strcmp(s, "all")) {
+		for (int c = 0; c < limit; c++)
+			CPU_SET_S((size_t)c, *size, *set);
+		goto out;
+	}
+	while (*s) {
+		bool node = *s == 'n';
+		char *end;
+		long a, b;
+
+		if (node)
+			s++;
+		if (*s < '0' || *s > '9')
+			goto malformed;
+		a = strtol(s, &end, 10);
+		b = a;
+		if (*end == '-') {
+			if (end[1] < '0' || end[1] > '9')
+				goto malformed;
+			b = strtol(end + 1, &end, 10);
+		}
+		if (b < a || (*end && *end != ','))
+			goto malformed;
+		for (long c = a; c <= b; c++) {
+			if (node) {
+				int n = c < membind_node_limit() ?
+						node_cpus((int)c, (unsigned)limit, tmp) :
+						-ENOENT;
+
+				if (n <= 0) {
+					die_msg("run: --cpus: node n%ld %s", c,
+						n == 0 ? "has no CPUs" :
+							 "does not exist");
+					ret = EXIT_USAGE;
+					goto out;
+				}
+				for (int k = 0; k < limit; k++)
+					if (tmp[k / MEMBIND_BITS_PER_LONG] >>
+					    (k % MEMBIND_BITS_PER_LONG) & 1)
+						CPU_SET_S((size_t)k, *size, *set);
+			} else if (c >= limit) {
+				die_msg("run: --cpus: no CPU %ld here (CPUs 0-%d)",
+					c, limit - 1);
+				ret = EXIT_USAGE;
+				goto out;
+			} else {
+				CPU_SET_S((size_t)c, *size, *set);
+			}
+		}
+		s = *end ? end + 1 : end;
+		if (*end && !*s)
+			goto malformed;
+	}
+	goto out;
+malformed:
+	die_msg("run: --cpus: malformed CPU list '%s' (expected CPU ids and ranges like 0-3,8, all, or nodes like n0,n2-3)",
+		text);
+	ret = EXIT_USAGE;
+out:
+	free(tmp);
+	return ret;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct binding b = { 0 };
+	cpu_set_t *cpus = NULL;
+	size_t cpus_size = 0;
+	int i = 1, ret;
+
+	while (i < argc) {
+		const char *arg = argv[i];
+
+		if (!strcmp(arg, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			fputs(run_usage, stdout);
+			return 0;
+		}
+		ret = binding_arg("run", argc, argv, &i, &b);
+		if (ret == 1)
+			continue;
+		if (ret)
+			return ret;
+		if (opt_is(arg, "--cpus")) {
+			const char *v = opt_value("run", argc, argv, &i, "--cpus",
+						  "a CPU list");
+
+			if (!v)
+				return EXIT_USAGE;
+			if (cpus) {
+				die_msg("run: --cpus given twice");
+				return EXIT_USAGE;
+			}
+			ret = cpus_arg(v, &cpus, &cpus_size);
+			if (ret)
+				return ret;
+			i++;
+			continue;
+		}
+		if (arg[0] == '-') {
+			die_msg("run: unknown option '%s' (try 'membind run --help')",
+				arg);
+			return EXIT_USAGE;
+		}
+		break; /* the command */
+	}
+	if (i >= argc) {
+		die_msg("run: no command to run (membind run BINDING -- CMD [ARGS])");
+		return EXIT_USAGE;
+	}
+	if (!b.given && !cpus) {
+		die_msg("run: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
+		return EXIT_USAGE;
+	}
+	if (b.given) {
+		ret = mem_setbinding(0, b.m.len, b.m.mask, b.behavior);
+		if (ret < 0)
+			return report_bind_error("run", 0, ret, b.behavior, &b.m);
+	}
+	if (cpus && sched_setaffinity(0, cpus_size, cpus)) {
+		die_msg("run: --cpus: cannot run on those CPUs: %s",
+			errno == EINVAL ? "none of them is online and allowed" :
+					  strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	execvp(argv[i], argv + i);
+	ret = errno;
+	die_msg("run: %s: %s", argv[i], strerror(ret));
+	return ret == ENOENT ? 127 : 126;
+}
