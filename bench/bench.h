@@ -168,23 +168,44 @@ static inline void bench_fmt_stats(char *buf, size_t size,
 static const int bench_ratio_vs[] = {PEER_LIBNUMA, PEER_HWLOC};
 #define BENCH_NR_RATIOS (sizeof(bench_ratio_vs) / sizeof(bench_ratio_vs[0]))
 
-static inline void bench_table_head(const char *first)
+/* "0.05 (20× faster)": the ratio of medians m / o, or "n/a". */
+static inline void bench_fmt_ratio(char *buf, size_t size,
+				   const struct bench_stats *m,
+				   const struct bench_stats *o)
+{
+	double q;
+
+	if (!m->n || !o->n || m->med <= 0 || o->med <= 0) {
+		snprintf(buf, size, "n/a");
+		return;
+	}
+	q = m->med / o->med;
+	if (q <= 1)
+		snprintf(buf, size, "%.3g (%.3g× faster)", q, 1 / q);
+	else
+		snprintf(buf, size, "%.3g (%.3g× slower)", q, q);
+}
+
+/* A table whose ratio columns are membind over each peer in vs[0..nvs). */
+static inline void bench_table_head_vs(const char *first, const int *vs,
+				       size_t nvs)
 {
 	printf("| %s |", first);
 	for (int p = 0; p < NR_PEERS; p++)
 		printf(" %s |", bench_peer_names[p]);
-	for (size_t r = 0; r < BENCH_NR_RATIOS; r++)
-		printf(" membind/%s |", bench_peer_names[bench_ratio_vs[r]]);
+	for (size_t r = 0; r < nvs; r++)
+		printf(" membind/%s |", bench_peer_names[vs[r]]);
 	printf("\n|---|");
-	for (size_t c = 0; c < NR_PEERS + BENCH_NR_RATIOS; c++)
+	for (size_t c = 0; c < NR_PEERS + nvs; c++)
 		printf("---:|");
 	printf("\n");
 }
 
 /* One row: the medians (p10 – p90) of every peer and the ratios of the
  * medians, "0.05 (20× faster)". */
-static inline void bench_table_row(const char *name,
-				   const struct bench_stats st[NR_PEERS])
+static inline void bench_table_row_vs(const char *name,
+				      const struct bench_stats st[NR_PEERS],
+				      const int *vs, size_t nvs)
 {
 	char buf[128];
 
@@ -193,22 +214,23 @@ static inline void bench_table_row(const char *name,
 		bench_fmt_stats(buf, sizeof(buf), &st[p]);
 		printf(" %s |", buf);
 	}
-	for (size_t r = 0; r < BENCH_NR_RATIOS; r++) {
-		const struct bench_stats *o = &st[bench_ratio_vs[r]];
-		const struct bench_stats *m = &st[PEER_MEMBIND];
-		double q;
-
-		if (!m->n || !o->n || m->med <= 0 || o->med <= 0) {
-			printf(" n/a |");
-			continue;
-		}
-		q = m->med / o->med;
-		if (q <= 1)
-			printf(" %.3g (%.3g× faster) |", q, 1 / q);
-		else
-			printf(" %.3g (%.3g× slower) |", q, q);
+	for (size_t r = 0; r < nvs; r++) {
+		bench_fmt_ratio(buf, sizeof(buf), &st[PEER_MEMBIND], &st[vs[r]]);
+		printf(" %s |", buf);
 	}
 	printf("\n");
+}
+
+/* The same with the ratio columns membind/libnuma and membind/hwloc. */
+static inline void bench_table_head(const char *first)
+{
+	bench_table_head_vs(first, bench_ratio_vs, BENCH_NR_RATIOS);
+}
+
+static inline void bench_table_row(const char *name,
+				   const struct bench_stats st[NR_PEERS])
+{
+	bench_table_row_vs(name, st, bench_ratio_vs, BENCH_NR_RATIOS);
 }
 
 /* What a cold-process sample gives back. */

@@ -80,7 +80,6 @@ int mb_to_kpol(const struct mb_topo *t, enum mb_scope scope, unsigned int len,
 	unsigned long scheme = behavior & MEMBIND_SCHEME_MASK;
 	unsigned int order = MEMBIND_STRIPE_ORDER(behavior);
 	unsigned int n;
-	int ret;
 
 	if (behavior & ~(MEMBIND_SCHEME_MASK | MEMBIND_VALID_FLAGS))
 		return -EINVAL;
@@ -100,23 +99,38 @@ int mb_to_kpol(const struct mb_topo *t, enum mb_scope scope, unsigned int len,
 	if (scope == MB_SCOPE_RANGE && (behavior & MEMBIND_THREAD))
 		return -EINVAL;
 
-	/* Every bit must name an allowed memblk. */
-	if (mb_last(mask, len) > (unsigned)t->nmemblks)
-		return -EINVAL;
-	for (unsigned int m = mb_next(mask, len, 0); m < len;
-	     m = mb_next(mask, len, m + 1))
-		if (!mb_test(t->allowed, m))
+	/* Check and translate in one pass over the words, without clearing
+	 * more than the node words the kernel reads (this is the whole
+	 * library-side cost of a thread-scope call).  Every bit must name an
+	 * allowed memblk.  Readers of k look at nodes[] up to nbits only. */
+	k->mode = MB_MPOL_DEFAULT;
+	k->nbits = mb_kbits(t);
+	memset(k->nodes, 0, MB_LONGS(k->nbits) * sizeof(k->nodes[0]));
+	n = 0;
+	for (unsigned int i = 0; i < MB_LONGS(len); i++) {
+		unsigned long w = mask[i];
+		unsigned int lo = i * MB_BPL;
+
+		if (len - lo < MB_BPL)
+			w &= (1UL << (len - lo)) - 1; /* bits past len */
+		if (!w)
+			continue;
+		if (lo >= (unsigned)t->nmemblks)
 			return -EINVAL;
-	n = mb_weight(mask, len);
+		if ((unsigned)t->nmemblks - lo < MB_BPL &&
+		    (w >> ((unsigned)t->nmemblks - lo)))
+			return -EINVAL; /* a memblk that does not exist */
+		/* allowed has node_limit >= nmemblks bits: word i exists. */
+		if (w & ~t->allowed[i])
+			return -EINVAL;
+		for (; w; w &= w - 1, n++)
+			mb_set(k->nodes, (unsigned)t->memblk_node[
+						 lo + (unsigned)__builtin_ctzl(w)]);
+	}
 	if (scheme == MEMBIND_DEFAULT ? n != 0 :
 					(n == 0 && scheme != MEMBIND_FIRST_TOUCH))
 		return -EINVAL;
 
-	memset(k, 0, sizeof(*k));
-	k->nbits = mb_kbits(t);
-	ret = mb_memblks_to_nodes(t, len, mask, k->nodes);
-	if (ret)
-		return ret;
 	switch (scheme) {
 	case MEMBIND_DEFAULT:
 		k->mode = MB_MPOL_DEFAULT;
@@ -338,8 +352,8 @@ static int remote_collect(const struct mb_topo *t, pid_t pid,
 MB_EXPORT int mem_getbinding(pid_t pid, unsigned int len, unsigned long *mask,
 			     unsigned long *behavior)
 {
-	unsigned long out[MB_LONGS(MEMBIND_MAX_BITS)] = {0};
-	struct getctx c = {0};
+	unsigned long out[MB_LONGS(MEMBIND_MAX_BITS)];
+	struct getctx c;
 	const struct mb_topo *t;
 	bool thread;
 	int ret, err = 0;
@@ -358,18 +372,33 @@ MB_EXPORT int mem_getbinding(pid_t pid, unsigned int len, unsigned long *mask,
 	if (len < (unsigned)t->nmemblks)
 		return -EINVAL;
 
-	c.t = t;
-	c.len = len;
-	c.mask = out; /* copied to the caller's mask once nothing can fail */
 	if (thread) {
-		unsigned long nodes[MB_LONGS(MB_MAX_NODES)] = {0};
+		/* The calling thread alone: what collect() would give for one
+		 * thread, without its bookkeeping. */
+		unsigned long nodes[MB_LONGS(MB_MAX_NODES)];
+		unsigned long b;
 		int mode;
 
+		memset(nodes, 0, MB_LONGS(mb_kbits(t)) * sizeof(*nodes));
 		ret = mb_sys_get_mempolicy(&mode, nodes, mb_kbits(t), NULL, 0);
 		if (ret)
 			return ret;
-		collect(&c, 0, mode, nodes);
-	} else if (is_self(pid)) {
+		mb_from_kpol(t, mode, nodes, mb_kbits(t), len, mask, &b);
+		*behavior = b;
+		return t->nmemblks;
+	}
+
+	/* Only the words in use need a clear start: collect() fills tmp and
+	 * first_nodes before it reads them. */
+	memset(out, 0, MB_LONGS(len) * sizeof(*out));
+	c.t = t;
+	c.len = len;
+	c.mask = out; /* copied to the caller's mask once nothing can fail */
+	c.behavior = 0;
+	c.nthreads = 0;
+	c.mixed = false;
+	c.first_mode = 0;
+	if (is_self(pid)) {
 		ret = mb_threads_get(mb_kbits(t), collect, &c);
 	} else {
 		ret = remote_collect(t, pid, &c);
