@@ -267,7 +267,8 @@ int cmd_get(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
+		} else if (argv[i][0] == '-' && argv[i][1] &&
+			   !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
 			die_msg("get: unknown option '%s' (try 'membind get --help')",
 				argv[i]);
 			return EXIT_USAGE;
@@ -382,7 +383,8 @@ int cmd_set(int argc, char **argv)
 			return ret;
 		if (!strcmp(arg, "--move")) {
 			move = true;
-		} else if (arg[0] == '-' && arg[1]) {
+		} else if (arg[0] == '-' && arg[1] &&
+			   !(arg[1] >= '0' && arg[1] <= '9')) {
 			die_msg("set: unknown option '%s' (try 'membind set --help')",
 				arg);
 			return EXIT_USAGE;

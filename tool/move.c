@@ -168,7 +168,8 @@ int cmd_move(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			*dst = v;
-		} else if (arg[0] == '-' && arg[1]) {
+		} else if (arg[0] == '-' && arg[1] &&
+			   !(arg[1] >= '0' && arg[1] <= '9')) {
 			die_msg("move: unknown option '%s' (try 'membind move --help')",
 				arg);
 			return EXIT_USAGE;

@@ -108,7 +108,8 @@ int cmd_where(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(argv[i], "--maps")) {
 			maps = true;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
+		} else if (argv[i][0] == '-' && argv[i][1] &&
+			   !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
 			die_msg("where: unknown option '%s' (try 'membind where --help')",
 				argv[i]);
 			return EXIT_USAGE;

@@ -1,0 +1,191 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Guest test for the membind tool (tests/vm/run-vm): every command against
+# real processes in a multi-node guest.  Needs membind-static and
+# memhog-static next to it (run-vm --add).  Exit 0 pass, 1 fail, 77 skip.
+set -u
+M=$(command -v membind-static || command -v membind)
+H=$(command -v memhog-static || command -v memhog)
+K=${MEMBIND_VM_KERNEL:-?}
+T=${MEMBIND_VM_TOPOLOGY:-?}
+fail=0
+MB=32
+MIN=$((30 << 20))
+
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fail=1; }
+
+n=$($M show --json | grep -o '"id":[0-9]*' | wc -l)
+[ "$n" -ge 2 ] || { echo "SKIP: needs 2 memblks (have $n)"; exit 77; }
+last=$((n - 1))
+echo "topology $T, kernel $K, $n memblks"
+
+hogs=""
+# start CMD...: run a memhog (maybe under membind run), wait for it: $P
+start() {
+	out=/tmp/hog.out.$#.$RANDOM
+	"$@" >"$out" 2>&1 &
+	P=$!
+	hogs="$hogs $P"
+	i=0
+	while ! grep -q ready "$out" 2>/dev/null; do
+		if ! kill -0 "$P" 2>/dev/null || [ $i -gt 600 ]; then
+			bad "start $*: $(cat "$out")"
+			P=""
+			return 1
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 0
+}
+stop() { [ -n "${P:-}" ] && kill "$P" 2>/dev/null; wait "$P" 2>/dev/null; P=""; }
+
+# bytes_on PID MEMBLK: resident bytes of PID on MEMBLK (where --json)
+bytes_on() {
+	$M where "$1" --json |
+		sed -n "s/.*\"memblk\":$2,\"node\":[0-9]*,\"bytes\":\([0-9]*\).*/\1/p"
+}
+# expect_on PID MEMBLK MIN WHAT
+expect_on() {
+	b=$(bytes_on "$1" "$2")
+	if [ -n "$b" ] && [ "$b" -ge "$3" ]; then
+		ok "$4: $b bytes on memblk $2"
+	else
+		bad "$4: ${b:-?} bytes on memblk $2, wanted >= $3"
+		$M where "$1"
+	fi
+}
+# expect_rc RC PATTERN CMD...: exit status and one-line stderr
+expect_rc() {
+	want=$1 pat=$2
+	shift 2
+	"$@" >/tmp/out 2>/tmp/err
+	rc=$?
+	lines=$(wc -l </tmp/err)
+	if [ "$rc" = "$want" ] && grep -q "^membind: .*$pat" /tmp/err &&
+		[ "$lines" = 1 ]; then
+		ok "rc $rc: $(cat /tmp/err)"
+	else
+		bad "$*: rc $rc (wanted $want), stderr: $(cat /tmp/err)"
+	fi
+}
+
+echo "== show"
+$M show
+$M show --json | grep -q '"memblks":\[{"id":0' && ok "show --json" ||
+	bad "show --json"
+
+echo "== run --hard $last, where, get"
+if start $M run --hard "$last" -- "$H" $MB; then
+	expect_on "$P" "$last" $MIN "run --hard $last"
+	$M get "$P"
+	$M get "$P" | grep -q "^binding: hard $last\$" && ok "get: hard $last" ||
+		bad "get: not hard $last"
+	$M get "$P" --json | grep -q "\"scheme\":\"hard\",\"memblks\":\"$last\"" &&
+		ok "get --json" || bad "get --json: $($M get "$P" --json)"
+
+	echo "== where --maps"
+	$M where "$P" --maps
+	$M where "$P" --maps | grep -Eq "^anon [0-9a-f]+ +${MB}M +${MB}M" &&
+		ok "where --maps: the ${MB}M anonymous region" ||
+		bad "where --maps: no ${MB}M anon row"
+	$M where "$P" --maps --json | grep -q '"kind":"anon"' &&
+		ok "where --maps --json" || bad "where --maps --json"
+
+	echo "== set --hard 0 --move"
+	$M set "$P" --hard 0 --move && ok "set rc 0" || bad "set rc $?"
+	$M get "$P" | grep -q '^binding: hard 0$' && ok "get after set: hard 0" ||
+		bad "get after set: $($M get "$P" | head -2)"
+	expect_on "$P" 0 $MIN "set --move"
+
+	echo "== move --to $last (quiet, not a terminal)"
+	$M move "$P" --to "$last" >/tmp/mv.out 2>&1
+	rc=$?
+	[ $rc = 0 ] && [ ! -s /tmp/mv.out ] && ok "move rc 0, quiet" ||
+		bad "move rc $rc: $(cat /tmp/mv.out)"
+	expect_on "$P" "$last" $MIN "move --to $last"
+	$M move "$P" --to 0 --from "$last" >/dev/null 2>&1 &&
+		expect_on "$P" 0 $MIN "move --to 0 --from $last"
+	$M move "$P" --to "n$($M show --json | sed 's/.*"id":'"$last"',"node":\([0-9]*\).*/\1/')" \
+		>/dev/null 2>&1 && expect_on "$P" "$last" $MIN "move --to n<node of $last>"
+
+	echo "== bad input against a live process"
+	expect_rc 2 "no memblk 99" $M set "$P" --hard 99
+	expect_rc 2 "malformed LIST" $M move "$P" --to 0-
+	expect_rc 2 "names no memblk" $M set "$P" --hard '!all'
+	expect_rc 2 "--stripe binds address ranges" $M set "$P" --stripe 0-1
+	expect_on "$P" "$last" $MIN "nothing moved by bad input"
+	$M get "$P" | grep -q '^binding: hard 0$' && ok "binding unchanged" ||
+		bad "binding changed by bad input"
+	stop
+fi
+expect_rc 1 "no process" $M get 999999
+expect_rc 1 "no process" $M move 999999 --to 0
+
+echo "== run --round-robin 0-1"
+if start $M run --round-robin 0-1 -- "$H" $MB; then
+	expect_on "$P" 0 $((12 << 20)) "round-robin"
+	expect_on "$P" 1 $((12 << 20)) "round-robin"
+	$M get "$P" | grep -q '^binding: round-robin 0-1$' && ok "get: round-robin" ||
+		bad "get: $($M get "$P" | sed -n 2p)"
+	stop
+fi
+
+echo "== run --soft"
+if start $M run --soft 1 -- "$H" $MB; then
+	expect_on "$P" 1 $MIN "soft 1"
+	stop
+fi
+if start $M run --soft 0-1 -- "$H" $MB; then
+	$M get "$P" | grep -q '^binding: soft 0-1$' && ok "get: soft 0-1 (preferred many)" ||
+		bad "get: $($M get "$P" | sed -n 2p)"
+	stop
+fi
+
+echo "== run --weighted"
+case "$K" in
+6.1)
+	expect_rc 1 "Linux 6.9" $M run --weighted 0-1 -- true ;;
+*)
+	if start $M run --weighted 0-1 -- "$H" $MB; then
+		expect_on "$P" 0 $((4 << 20)) "weighted"
+		expect_on "$P" 1 $((4 << 20)) "weighted"
+		stop
+	fi ;;
+esac
+
+echo "== run --first-touch --cpus, nodes"
+m1=$($M show --json | sed -n 's/.*"nodes":.*{"node":[0-9]*,"memblk":\([0-9]*\),"cpus":"1"}.*/\1/p')
+if [ -n "$m1" ] && start $M run --first-touch --cpus 1 -- "$H" $MB; then
+	expect_on "$P" "$m1" $MIN "first-touch on CPU 1"
+	stop
+fi
+c=$($M run --hard 0 --cpus 1 -- grep Cpus_allowed_list /proc/self/status)
+[ "$c" = "$(printf 'Cpus_allowed_list:\t1')" ] && ok "--cpus 1" || bad "--cpus 1: $c"
+c=$($M run --hard n0 -- grep Mems_allowed_list /proc/self/status)
+m=$($M run --hard n0 -- sh -c 'head -1 /proc/self/numa_maps')
+echo "$m" | grep -q ' bind:0 ' && ok "--hard n0: $m" || bad "--hard n0: $m"
+
+echo "== mixed threads"
+if start $M run --hard 0 -- "$H" 4 "$last"; then
+	$M get "$P"
+	g=$($M get "$P")
+	echo "$g" | grep -q '^binding: mixed' &&
+		echo "$g" | grep -Eq "^  thread [0-9]+: hard $last\$" &&
+		echo "$g" | grep -Eq "^  thread [0-9]+: hard 0\$" &&
+		ok "get: mixed, per thread" || bad "get: not mixed per thread"
+	$M get "$P" --json | grep -q '"mixed":true' && ok "get --json mixed" ||
+		bad "get --json mixed"
+	stop
+fi
+
+echo "== exec failures"
+$M run --hard 0 -- /nonexistent 2>/dev/null
+[ $? = 127 ] && ok "run: not found 127" || bad "run: not found"
+$M run --hard 0 -- /proc 2>/dev/null
+[ $? = 126 ] && ok "run: not executable 126" || bad "run: not executable"
+
+for p in $hogs; do kill "$p" 2>/dev/null; done
+[ $fail = 0 ] && echo "all membind tool checks passed ($T, $K)"
+exit $fail

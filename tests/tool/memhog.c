@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* memhog MB [THREAD_MEMBLK]: a workload for the membind tool tests.
+ * Maps and touches MB MiB of anonymous memory, optionally starts a thread
+ * that binds itself alone to THREAD_MEMBLK (so that the process's threads
+ * differ), prints "ready" and sleeps until killed. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "membind.h"
+
+static int thread_memblk = -1;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int bound;
+
+static void *thread_main(void *arg)
+{
+	unsigned long mask[MEMBIND_MASK_LONGS(MEMBIND_MAX_BITS)] = { 0 };
+	int ret;
+
+	(void)arg;
+	mask[0] = 1UL << thread_memblk;
+	ret = mem_setbinding(0, MEMBIND_MAX_BITS, mask,
+			     MEMBIND_HARD | MEMBIND_THREAD);
+	pthread_mutex_lock(&lock);
+	bound = ret < 0 ? ret : 1;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	size_t mb, len;
+	pthread_t t;
+	char *p;
+
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: memhog MB [THREAD_MEMBLK]\n");
+		return 2;
+	}
+	mb = strtoul(argv[1], NULL, 10);
+	len = mb << 20;
+	p = mmap(NULL, len ? len : 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("memhog: mmap");
+		return 1;
+	}
+	/* Small pages only, so that every page counts the same. */
+	madvise(p, len, MADV_NOHUGEPAGE);
+	for (size_t off = 0; off < len; off += 4096)
+		p[off] = 1;
+	if (argc == 3) {
+		thread_memblk = atoi(argv[2]);
+		if (pthread_create(&t, NULL, thread_main, NULL))
+			return 1;
+		pthread_mutex_lock(&lock);
+		while (!bound)
+			pthread_cond_wait(&cond, &lock);
+		pthread_mutex_unlock(&lock);
+		if (bound < 0) {
+			fprintf(stderr, "memhog: thread binding: %s\n",
+				strerror(-bound));
+			return 1;
+		}
+	}
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	for (;;)
+		pause();
+}
