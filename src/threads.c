@@ -42,6 +42,7 @@ struct slot {
 	int result; /* of the set, 0 or -errno */
 	int old_mode;
 	unsigned long *old_nodes;
+	long blocked_since; /* ms into the round; -1 if not seen blocked */
 };
 
 struct bcast {
@@ -228,10 +229,11 @@ static bool thread_gone(pid_t tid)
 }
 
 /* Queue the signal to every slot's thread and wait for their answers.
- * Threads that exit meanwhile are marked gone.  A thread that keeps the
- * signal blocked for 200 ms makes it -EBUSY (glibc blocks signals for a
- * moment in threads being created and in exiting ones, so a blocked mask
- * alone proves nothing); no answer in 5 s is -ETIMEDOUT. */
+ * Threads that exit meanwhile are marked gone.  A thread seen with the
+ * signal blocked at every look for a second makes it -EBUSY (glibc blocks
+ * signals for a moment in threads being created and in exiting ones, and a
+ * loaded machine can stretch that moment, so a blocked mask alone proves
+ * nothing); no answer in 5 s is -ETIMEDOUT. */
 static int run_round(struct bcast *b)
 {
 	long t0 = now_ns();
@@ -257,6 +259,7 @@ static int run_round(struct bcast *b)
 			b->slots[i].state = 2;
 			continue;
 		}
+		b->slots[i].blocked_since = -1;
 		sent++;
 	}
 	for (long next_scan = 10; !ret;) {
@@ -267,7 +270,7 @@ static int run_round(struct bcast *b)
 			break;
 		ms = (now_ns() - t0) / 1000000;
 		if (ms >= next_scan) {
-			bool blocked = false;
+			bool stuck = false;
 
 			next_scan = ms + 10;
 			for (int i = 0; i < b->nslots; i++) {
@@ -283,11 +286,15 @@ static int run_round(struct bcast *b)
 						    __ATOMIC_ACQ_REL,
 						    __ATOMIC_ACQUIRE))
 						gone++;
-				} else if (blocks_signal(s->tid)) {
-					blocked = true;
+				} else if (!blocks_signal(s->tid)) {
+					s->blocked_since = -1;
+				} else if (s->blocked_since < 0) {
+					s->blocked_since = ms;
+				} else if (ms - s->blocked_since >= 1000) {
+					stuck = true;
 				}
 			}
-			if (blocked && ms >= 200)
+			if (stuck)
 				ret = -EBUSY;
 			else if (ms >= 5000)
 				ret = -ETIMEDOUT;
@@ -355,6 +362,45 @@ static void roll_back(struct applied *a, int from, int to, unsigned long nbits)
 	b.slots = a->slots + from;
 	b.nslots = n;
 	run_round(&b); /* best effort: the set already failed */
+}
+
+/* After a failed set, threads created during the call may have inherited
+ * the new policy from a creator that had already taken it: give them the
+ * caller's old one (a process binding is one binding).  Best effort. */
+static void restore_newcomers(pid_t **known, int *nknown, int mode,
+			      const unsigned long *nodes, unsigned long nbits)
+{
+	struct mb_kpol old = {.mode = mode, .nbits = nbits};
+
+	memcpy(old.nodes, nodes, MB_LONGS(nbits) * sizeof(long));
+	for (int round = 0; round < 8; round++) {
+		struct applied a = {.words = MB_LONGS(nbits)};
+		struct bcast b = {.op = OP_SET, .k = &old, .nbits = nbits};
+		pid_t *tids = NULL, *k2;
+		int n = list_new_threads(*known, *nknown, &tids);
+
+		if (n <= 0)
+			return;
+		k2 = realloc(*known, (size_t)(*nknown + n) * sizeof(**known));
+		if (!k2 || applied_grow(&a, n)) {
+			free(tids);
+			free(a.slots);
+			free(a.nodes);
+			return;
+		}
+		*known = k2;
+		for (int i = 0; i < n; i++) {
+			a.slots[i].tid = tids[i];
+			a.slots[i].state = 0;
+			(*known)[(*nknown)++] = tids[i];
+		}
+		b.slots = a.slots;
+		b.nslots = n;
+		run_round(&b);
+		free(tids);
+		free(a.slots);
+		free(a.nodes);
+	}
 }
 
 int mb_threads_set(const struct mb_kpol *k)
@@ -426,6 +472,8 @@ int mb_threads_set(const struct mb_kpol *k)
 	if (ret) {
 		roll_back(&a, 0, a.n, k->nbits);
 		mb_sys_set_mempolicy(self_mode, self_old, k->nbits);
+		restore_newcomers(&known, &nknown, self_mode, self_old,
+				  k->nbits);
 	}
 out:
 	pthread_mutex_unlock(&bcast_lock);

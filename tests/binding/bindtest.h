@@ -129,8 +129,8 @@ static inline long bt_numa_maps(const void *p, long *per_memblk)
 static inline long bt_where(char *p, size_t len, long *per_memblk)
 {
 	size_t n = len / BT_PAGE;
-	void **pages = malloc(n * sizeof(*pages));
-	int *st = malloc(n * sizeof(*st));
+	void **pages = calloc(n, sizeof(*pages));
+	int *st = calloc(n, sizeof(*st));
 	long total = 0;
 	int ret;
 

@@ -73,9 +73,20 @@ int main(void)
 		printf("SKIP: more than 64 CPUs\n");
 		return T_SKIP;
 	}
-	if (bt_wrong()) /* everything on one memblk: not local for all */
-		CHECK_EQ(mem_setbinding(0, (unsigned)nm, (bt_mask(mask, 0), mask),
-					MEMBIND_HARD), 0);
+	if (bt_wrong()) {
+		/* Everything on a memblk that is not local to the CPUs of the
+		 * first node that has some. */
+		unsigned long cpus[64];
+
+		for (int n = 0; n < membind_node_limit(); n++)
+			if (node_cpus(n, (unsigned)membind_cpu_limit(), cpus) > 0) {
+				bt_mask(mask, (cpu_to_memblk(__builtin_ctzl(
+						       cpus[0])) + 1) % nm);
+				break;
+			}
+		CHECK_EQ(mem_setbinding(0, (unsigned)nm, mask, MEMBIND_HARD),
+			 0);
+	}
 	else
 		CHECK_EQ(mem_setbinding(0, (unsigned)nm, mask,
 					MEMBIND_FIRST_TOUCH), 0);
