@@ -302,6 +302,25 @@ void proc_comm(pid_t pid, char *buf, size_t size)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
+/* PF_KTHREAD in /proc/PID/stat's flags (field 9). */
+static bool is_kthread(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long flags = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return false;
+	return flags & 0x00200000;
+}
+
 int report_bind_error(const char *cmd, pid_t pid, int err,
 		      unsigned long behavior, const struct mbmask *m)
 {
@@ -352,6 +371,15 @@ int report_bind_error(const char *cmd, pid_t pid, int err,
 		else
 			die_msg("%s: the signal membind uses is taken or blocked (choose another with MEMBIND_SIGNAL)",
 				cmd);
+		break;
+	case -EINVAL:
+		if (pid && is_kthread(pid)) {
+			die_msg("%s: %s is a kernel thread: it has no memory binding",
+				cmd, who);
+			break;
+		}
+		die_msg("%s: %s: invalid binding (%s)", cmd, who,
+			strerror(-err));
 		break;
 	default:
 		die_msg("%s: %s: %s", cmd, who, strerror(-err));

@@ -74,10 +74,17 @@ static void draw(struct progress *p, bool final)
 		frac = 1.0;
 	fill = (int)(frac * w);
 	rate = el > 0 ? (double)p->moved / el : 0;
-	if (rate > 0 && p->done < p->total)
-		snprintf(left, sizeof(left), "%.0fs left",
-			 (double)(p->total - p->done) / rate + 0.5);
-	else
+	if (rate > 0 && p->done < p->total) {
+		double s = (double)(p->total - p->done) / rate;
+
+		if (s < 1)
+			snprintf(left, sizeof(left), "<1s left");
+		else if (s < 60)
+			snprintf(left, sizeof(left), "%.0fs left", s);
+		else
+			snprintf(left, sizeof(left), "%dm%02ds left",
+				 (int)(s / 60), (int)s % 60);
+	} else
 		snprintf(left, sizeof(left), "%s", final ? "done" : "");
 	fprintf(stderr, "\r[%.*s%*s] %3.0f%% %7s/%-7s %7s/s %-10s", fill,
 		"##############################", w - fill, "", frac * 100,

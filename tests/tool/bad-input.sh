@@ -104,6 +104,22 @@ case_ 1 "get: no process 4194303" get 4194303
 case_ 1 "set: no process 4194303" set 4194303 --hard 0
 case_ 1 "where: no process 4194303" where 4194303
 case_ 1 "move: no process 4194303" move 4194303 --to 0
+# -- a kernel thread has no binding
+kt=""
+for d in /proc/[0-9]*; do
+	st=$(cat "$d/stat" 2>/dev/null) || continue
+	set -- ${st##*) }
+	if [ $(( ${7:-0} & 0x00200000 )) != 0 ]; then
+		kt=${d#/proc/}
+		break
+	fi
+done
+if [ -n "$kt" ]; then
+	case_ 1 "process $kt (.*) is a kernel thread" get "$kt"
+	case_ 1 "process $kt (.*) is a kernel thread" set "$kt" --default
+else
+	echo "skip: no kernel thread visible"
+fi
 # -- not permitted (as an unprivileged user against root's process)
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
 	setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
