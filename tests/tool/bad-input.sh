@@ -71,7 +71,7 @@ case_ 2 "move: --from needs a LIST" move "$P" --to 0 --from
 # -- malformed or empty LISTs
 case_ 2 "empty LIST" run --hard '' -- true
 case_ 2 "empty LIST" move "$P" --to=
-for l in 0- -0 a 0,,0 0, ,0 '0 ' '!' '!!0' n nx n-1 0-x 1-0 0x1 all,0 '0;1'; do
+for l in 0- -0 a '0,,0' '0,' ',0' '0 ' '!' '!!0' n nx n-1 0-x 1-0 0x1 all,0 '0;1'; do
 	case_ 2 "malformed LIST\|--hard needs a LIST" run --hard "$l" -- true
 done
 case_ 2 "malformed LIST" set "$P" --soft 0..1

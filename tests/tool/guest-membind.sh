@@ -21,9 +21,11 @@ last=$((n - 1))
 echo "topology $T, kernel $K, $n memblks"
 
 hogs=""
+nhog=0
 # start CMD...: run a memhog (maybe under membind run), wait for it: $P
 start() {
-	out=/tmp/hog.out.$#.$RANDOM
+	nhog=$((nhog + 1))
+	out=/tmp/hog.out.$nhog
 	"$@" >"$out" 2>&1 &
 	P=$!
 	hogs="$hogs $P"
