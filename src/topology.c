@@ -256,6 +256,82 @@ static int load_allowed(struct mb_topo *t)
 	return ret;
 }
 
+/* Is root there, with a devices/system but no node directory in it? */
+static bool no_node_dir(const char *root)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/devices/system/node",
+			     root) >= sizeof(path))
+		return false;
+	if (!access(path, F_OK) || errno != ENOENT)
+		return false;
+	path[strlen(path) - 5] = '\0'; /* devices/system itself is there */
+	return access(path, F_OK) == 0;
+}
+
+/* MemTotal and MemFree of the whole machine, from /proc/meminfo. */
+static void machine_meminfo(uint64_t *total, uint64_t *free)
+{
+	char buf[MB_FILE_MAX];
+	int len = mb_read_file("/proc", buf, sizeof(buf), "meminfo");
+	const char *keys[2] = {"MemTotal:", "MemFree:"};
+	uint64_t *out[2] = {total, free};
+
+	for (int i = 0; len > 0 && i < 2; i++) {
+		const char *p = strstr(buf, keys[i]);
+		unsigned long long kb;
+
+		if (p && sscanf(p + strlen(keys[i]), "%llu", &kb) == 1)
+			*out[i] = (uint64_t)kb * 1024;
+	}
+}
+
+static int synth_one_node(const char *root, struct mb_topo *t)
+{
+	unsigned int climit = 0;
+	int ret;
+
+	ret = list_limit(root, "devices/system/cpu/possible", MB_MAX_CPUS,
+			 &climit);
+	if (ret < 0 && ret != -ENOENT)
+		return ret;
+	if (!climit) {
+		long n = sysconf(_SC_NPROCESSORS_CONF);
+
+		climit = n > 0 && n < MB_MAX_CPUS ? (unsigned)n : 1;
+	}
+	t->node_limit = 1;
+	t->cpu_limit = (int)climit;
+	t->nmemblks = 1;
+	t->nodes = calloc(1, sizeof(*t->nodes));
+	t->node_dist = malloc(sizeof(int));
+	t->memblk_node = calloc(1, sizeof(int));
+	t->allowed = calloc(1, sizeof(unsigned long));
+	t->cpu_node = calloc(climit, sizeof(int));
+	if (!t->nodes || !t->node_dist || !t->memblk_node || !t->allowed ||
+	    !t->cpu_node)
+		return -ENOMEM;
+	t->nodes[0].cpus = calloc(MB_LONGS(climit), sizeof(unsigned long));
+	if (!t->nodes[0].cpus)
+		return -ENOMEM;
+	ret = read_list(root, "devices/system/cpu/online", t->nodes[0].cpus,
+			climit, NULL);
+	if (ret < 0) {
+		for (unsigned int c = 0; c < climit; c++)
+			mb_set(t->nodes[0].cpus, c);
+		ret = (int)climit;
+	}
+	t->nodes[0].online = true;
+	t->nodes[0].ncpus = ret;
+	t->nodes[0].tier = -1;
+	t->node_dist[0] = 10;
+	mb_set(t->allowed, 0);
+	if (!t->fake_root)
+		machine_meminfo(&t->nodes[0].size, &t->nodes[0].free);
+	return 0;
+}
+
 int mb_topo_load(const char *root, struct mb_topo **out)
 {
 	unsigned long online[MB_LONGS(MB_MAX_NODES)] = {0};
@@ -271,6 +347,15 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 	t->fake_root = strcmp(root, "/sys") != 0;
 
 	ret = read_list(root, NODE_DIR "/online", online, MB_MAX_NODES, &limit);
+	if (ret == -ENOENT && no_node_dir(root)) {
+		/* A kernel built without NUMA has no node directory: it is
+		 * one node with all the memory, and so one memblk. */
+		ret = synth_one_node(root, t);
+		if (ret)
+			goto err;
+		*out = t;
+		return 0;
+	}
 	if (ret < 0)
 		goto err;
 	if (ret == 0) {
