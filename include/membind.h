@@ -55,8 +55,9 @@ extern "C" {
 /* HARD: let NUMA balancing still move pages within the mask. */
 #define MEMBIND_BALANCING (1UL << 11)
 /* Reported by mem_getbinding() only: the threads of the process do not all
- * have the same binding; the mask and scheme returned are the union of the
- * masks and the scheme of the first thread that differs from DEFAULT. */
+ * have the same binding.  The mask returned is the union of their masks, the
+ * scheme the calling thread's (another thread's if the caller's is DEFAULT).
+ * On input, *behavior = MEMBIND_THREAD asks about the calling thread alone. */
 #define MEMBIND_MIXED (1UL << 12)
 
 /* Stripe size: 1 << order bytes, order 12..30, in bits 16..20.  An order of
