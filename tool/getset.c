@@ -361,10 +361,10 @@ int cmd_get(int argc, char **argv)
 	return fflush(stdout) ? EXIT_RUNTIME : 0;
 }
 
-int cmd_set(int argc, char **argv)
+/* The work of cmd_set, which frees what it leaves in b. */
+static int set_main(int argc, char **argv, struct binding *b)
 {
 	const char *pid_text = NULL;
-	struct binding b = { 0 };
 	bool move = false;
 	int i = 1, ret;
 	pid_t pid;
@@ -376,7 +376,7 @@ int cmd_set(int argc, char **argv)
 			fputs(set_usage, stdout);
 			return 0;
 		}
-		ret = binding_arg("set", argc, argv, &i, &b);
+		ret = binding_arg("set", argc, argv, &i, b);
 		if (ret == 1)
 			continue;
 		if (ret)
@@ -401,7 +401,7 @@ int cmd_set(int argc, char **argv)
 		die_msg("set: no PID given (membind set PID BINDING [--move])");
 		return EXIT_USAGE;
 	}
-	if (!b.given) {
+	if (!b->given) {
 		die_msg("set: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
 		return EXIT_USAGE;
 	}
@@ -409,10 +409,18 @@ int cmd_set(int argc, char **argv)
 	if (ret)
 		return ret;
 	if (move)
-		b.behavior |= MEMBIND_MOVE;
-	ret = mem_setbinding(pid, b.m.len, b.m.mask, b.behavior);
+		b->behavior |= MEMBIND_MOVE;
+	ret = mem_setbinding(pid, b->m.len, b->m.mask, b->behavior);
 	if (ret < 0)
-		ret = report_bind_error("set", pid, ret, b.behavior, &b.m);
-	mbmask_free(&b.m);
+		ret = report_bind_error("set", pid, ret, b->behavior, &b->m);
 	return ret < 0 ? EXIT_RUNTIME : ret;
+}
+
+int cmd_set(int argc, char **argv)
+{
+	struct binding b = { 0 };
+	int ret = set_main(argc, argv, &b);
+
+	mbmask_free(&b.m);
+	return ret;
 }

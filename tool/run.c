@@ -112,10 +112,10 @@ out:
 	return ret;
 }
 
-int cmd_run(int argc, char **argv)
+/* The work of cmd_run, which frees what it leaves in b and *cpus. */
+static int run_main(int argc, char **argv, struct binding *b,
+		    cpu_set_t **cpus)
 {
-	struct binding b = { 0 };
-	cpu_set_t *cpus = NULL;
 	size_t cpus_size = 0;
 	int i = 1, ret;
 
@@ -130,7 +130,7 @@ int cmd_run(int argc, char **argv)
 			fputs(run_usage, stdout);
 			return 0;
 		}
-		ret = binding_arg("run", argc, argv, &i, &b);
+		ret = binding_arg("run", argc, argv, &i, b);
 		if (ret == 1)
 			continue;
 		if (ret)
@@ -141,11 +141,11 @@ int cmd_run(int argc, char **argv)
 
 			if (!v)
 				return EXIT_USAGE;
-			if (cpus) {
+			if (*cpus) {
 				die_msg("run: --cpus given twice");
 				return EXIT_USAGE;
 			}
-			ret = cpus_arg(v, &cpus, &cpus_size);
+			ret = cpus_arg(v, cpus, &cpus_size);
 			if (ret)
 				return ret;
 			i++;
@@ -162,16 +162,16 @@ int cmd_run(int argc, char **argv)
 		die_msg("run: no command to run (membind run BINDING -- CMD [ARGS])");
 		return EXIT_USAGE;
 	}
-	if (!b.given && !cpus) {
+	if (!b->given && !*cpus) {
 		die_msg("run: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
 		return EXIT_USAGE;
 	}
-	if (b.given) {
-		ret = mem_setbinding(0, b.m.len, b.m.mask, b.behavior);
+	if (b->given) {
+		ret = mem_setbinding(0, b->m.len, b->m.mask, b->behavior);
 		if (ret < 0)
-			return report_bind_error("run", 0, ret, b.behavior, &b.m);
+			return report_bind_error("run", 0, ret, b->behavior, &b->m);
 	}
-	if (cpus && sched_setaffinity(0, cpus_size, cpus)) {
+	if (*cpus && sched_setaffinity(0, cpus_size, *cpus)) {
 		die_msg("run: --cpus: cannot run on those CPUs: %s",
 			errno == EINVAL ? "none of them is online and allowed" :
 					  strerror(errno));
@@ -181,4 +181,16 @@ int cmd_run(int argc, char **argv)
 	ret = errno;
 	die_msg("run: %s: %s", argv[i], strerror(ret));
 	return ret == ENOENT ? 127 : 126;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct binding b = { 0 };
+	cpu_set_t *cpus = NULL;
+	int ret = run_main(argc, argv, &b, &cpus);
+
+	/* Only reached when the command did not start. */
+	mbmask_free(&b.m);
+	free(cpus);
+	return ret;
 }
