@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define MEMBIND_VERSION_MAJOR 0
-#define MEMBIND_VERSION_MINOR 1
+#define MEMBIND_VERSION_MINOR 2
 #define MEMBIND_VERSION_PATCH 0
 
 /* Bits in one word of a memblk mask. */
@@ -188,6 +188,45 @@ int memblk_list_format(unsigned int len, const unsigned long *mask, char *buf,
 const char *membind_scheme_name(unsigned long behavior);
 /* Scheme from its name; -EINVAL if unknown. */
 int membind_scheme_parse(const char *name, unsigned long *behavior);
+
+/* ---- Buffers on memblks (membind 0.2) ---- */
+/* Options of mem_alloc().  The caller sets sz to sizeof(struct
+ * mem_alloc_opts) (MEM_ALLOC_OPTS_INIT does), so that fields added at the
+ * end later never break the ABI. */
+struct mem_alloc_opts {
+	size_t sz;
+	size_t alignment;    /* a power of two; 0: the page size */
+	unsigned long flags; /* MEM_ALLOC_* */
+};
+#define MEM_ALLOC_OPTS_INIT { .sz = sizeof(struct mem_alloc_opts) }
+
+/* Transparent huge pages (madvise(MADV_HUGEPAGE)), 2 MiB-aligned. */
+#define MEM_ALLOC_THP (1UL << 0)
+/* hugetlb pages of the default huge page size (MAP_HUGETLB). */
+#define MEM_ALLOC_HUGETLB (1UL << 1)
+/* Allocate every page now: a binding that cannot be honoured fails with
+ * -ENOMEM here instead of invoking the OOM killer at first touch. */
+#define MEM_ALLOC_POPULATE (1UL << 2)
+#define MEM_ALLOC_VALID_FLAGS                                                  \
+	(MEM_ALLOC_THP | MEM_ALLOC_HUGETLB | MEM_ALLOC_POPULATE)
+
+/* size bytes bound by mask (len bits) and behavior, as mem_setbinding_range()
+ * would bind them, before any page is touched.  MEMBIND_DEFAULT may pass
+ * len 0 and mask NULL.  opts may be NULL.  Returns NULL on failure, with the
+ * reason in mem_alloc_error(). */
+void *mem_alloc(size_t size, unsigned int len, const unsigned long *mask,
+		unsigned long behavior, const struct mem_alloc_opts *opts);
+/* Resize a buffer of mem_alloc(), keeping its binding and options; the
+ * contents up to the smaller size are kept.  NULL on failure (the old buffer
+ * is still valid), with the reason in mem_alloc_error(). */
+void *mem_realloc(void *p, size_t size);
+/* Free a buffer of mem_alloc().  0, or -EINVAL if p is not one (NULL: 0). */
+int mem_free(void *p);
+/* The calling thread's reason for the last allocation call (mem_alloc,
+ * mem_realloc, memblk_malloc and family) that returned NULL: a negative
+ * errno; 0 if none has failed.  The same value, positive, is left in
+ * errno. */
+int mem_alloc_error(void);
 
 /* Library version as "MAJOR.MINOR.PATCH". */
 const char *membind_version(void);
