@@ -41,12 +41,12 @@ static int topo_load(const char *root, struct topo_sum *s)
 		return n;
 	s->count = n;
 	for (int m = 0; m < n; m++) {
-		struct memblk_info info = MEMBLK_INFO_INIT;
-		int ret = memblk_info(m, &info);
+		uint64_t size;
+		int ret = memblk_size(m, &size, NULL);
 
 		if (ret < 0)
 			return ret;
-		s->bytes += info.size_bytes;
+		s->bytes += size;
 	}
 	for (int a = 0; a < n; a++)
 		for (int b = 0; b < n; b++) {
@@ -415,7 +415,7 @@ int main(void)
 	printf("Each sample is a fresh process (posix_spawn) that links only "
 	       "its peer's library and gets the memblk count, every memblk's "
 	       "size and the distance matrix between memblks: membind "
-	       "`memblk_count`, `memblk_info`, `memblk_distance`; libnuma "
+	       "`memblk_count`, `memblk_size`, `memblk_distance`; libnuma "
 	       "`numa_available`, `numa_num_configured_nodes`, "
 	       "`numa_node_size64`, `numa_distance`; hwloc "
 	       "`hwloc_topology_init` + `hwloc_topology_load`, NUMA node "

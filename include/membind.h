@@ -129,6 +129,10 @@ int node_cpus(int node, unsigned int len, unsigned long *cpumask);
  * MEMBIND_SYSFS_ROOT).  Returns the number allowed. */
 int memblk_allowed(unsigned int len, unsigned long *mask);
 
+/* Size and free memory of a memblk in bytes (either pointer may be NULL),
+ * as of the last load or refresh of the topology. */
+int memblk_size(int memblk, uint64_t *size, uint64_t *free);
+
 /* HMAT access attributes, 0 where the firmware gives none. */
 struct memblk_access {
 	uint64_t read_bandwidth;  /* MB/s */
@@ -227,6 +231,55 @@ int mem_free(void *p);
  * errno; 0 if none has failed.  The same value, positive, is left in
  * errno. */
 int mem_alloc_error(void);
+
+/* ---- A heap per memblk, for small objects (membind 0.2) ---- */
+/* Objects of size bytes on memblk: every byte on it under the heap's
+ * default HARD binding (a full memblk gives NULL with -ENOMEM), preferred
+ * under SOFT (see memblk_heap_configure()).  Objects of any thread may be
+ * freed by any other.  NULL on failure, with the reason in
+ * mem_alloc_error(): -EINVAL for size 0 or a memblk that does not exist or
+ * is not allowed. */
+void *memblk_malloc(size_t size, int memblk);
+void *memblk_calloc(size_t n, size_t size, int memblk);
+/* alignment: a power of two. */
+void *memblk_aligned_alloc(size_t alignment, size_t size, int memblk);
+/* Resize p (NULL: allocate) into an object on memblk, which may differ
+ * from p's: the object moves.  On failure p is untouched. */
+void *memblk_realloc(void *p, size_t size, int memblk);
+/* 0, or -EINVAL if p is not an object of these calls (NULL: 0). */
+int memblk_free(void *p);
+/* Bytes usable at p (at least the size asked for); 0 if p is not an
+ * object of these calls. */
+size_t memblk_usable_size(void *p);
+
+/* How a memblk's heap gets memory for the objects allocated after the call
+ * (set sz to sizeof(struct memblk_heap_opts): MEMBLK_HEAP_OPTS_INIT). */
+struct memblk_heap_opts {
+	size_t sz;
+	unsigned long behavior; /* MEMBIND_HARD (default) or MEMBIND_SOFT */
+	unsigned long flags;    /* MEMBLK_HEAP_* */
+};
+#define MEMBLK_HEAP_OPTS_INIT                                                 \
+	{ .sz = sizeof(struct memblk_heap_opts), .behavior = MEMBIND_HARD }
+/* Fault memory in at first touch instead of when the heap maps it: faster
+ * to grow, but a full memblk under HARD then invokes the OOM killer
+ * instead of giving NULL. */
+#define MEMBLK_HEAP_NOPOPULATE (1UL << 0)
+int memblk_heap_configure(int memblk, const struct memblk_heap_opts *opts);
+
+/* Statistics of a memblk's heap (set sz: MEMBLK_HEAP_STATS_INIT). */
+struct memblk_heap_stats {
+	size_t sz;
+	uint64_t live_bytes;   /* usable bytes of objects not yet freed */
+	uint64_t live_objects; /* objects not yet freed */
+	uint64_t mallocs;      /* objects ever allocated */
+	uint64_t frees;        /* objects ever freed */
+	uint64_t mapped_bytes; /* memory the heap holds: chunks, large objects */
+	uint64_t chunks;       /* chunks of small objects */
+	uint64_t large_objects; /* live objects mapped on their own */
+};
+#define MEMBLK_HEAP_STATS_INIT { .sz = sizeof(struct memblk_heap_stats) }
+int memblk_heap_stats(int memblk, struct memblk_heap_stats *st);
 
 /* Library version as "MAJOR.MINOR.PATCH". */
 const char *membind_version(void);

@@ -3,6 +3,7 @@
 #ifndef MEMBIND_INTERNAL_H
 #define MEMBIND_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,7 +81,7 @@ struct mb_node {
 	bool online;
 	int memblk; /* -1: no memory */
 	int ncpus;
-	unsigned long *cpus; /* cpu_limit bits */
+	unsigned long *cpus; /* cpu_limit bits; loaded on first use */
 	uint64_t size, free;
 	int tier, weight;
 	int has_access[2];
@@ -98,12 +99,20 @@ struct mb_topo {
 	unsigned long *allowed; /* memblk mask */
 	bool fake_root;         /* loaded from MEMBIND_SYSFS_ROOT */
 	struct mb_topo *retired_next;
+	/* Loaded on first use (mb_topo_extras()): nodes[].cpus, ncpus, tier,
+	 * weight, access and cpu_node.  Read them only after it returns 0. */
+	char *root;
+	pthread_mutex_t extras_lock;
+	int extras_state; /* 0 not yet, 1 loaded, -1 failed */
+	int extras_err;
 };
 
 /* The current topology, loaded on first use.  Never freed while the
  * process runs (a refresh retires the old one), so callers need no
  * reference counting.  Returns NULL and sets *err on failure. */
 const struct mb_topo *mb_topo_get(int *err);
+/* Make sure the lazily loaded part of t is there; 0 or -errno. */
+int mb_topo_extras(const struct mb_topo *t);
 /* Build one from a root; for tests and the refresh. */
 int mb_topo_load(const char *root, struct mb_topo **out);
 void mb_topo_free(struct mb_topo *t);

@@ -31,6 +31,8 @@ void mb_topo_free(struct mb_topo *t)
 	free(t->node_dist);
 	free(t->cpu_node);
 	free(t->allowed);
+	free(t->root);
+	pthread_mutex_destroy(&t->extras_lock);
 	free(t);
 }
 
@@ -171,22 +173,14 @@ static int load_tiers(const char *root, struct mb_topo *t)
 	return ret;
 }
 
-static int load_node(int nodefd, int wfd, struct mb_topo *t, int n,
-		     const int *online_ids, int nonline)
+/* What every call needs: distances and sizes. */
+static int load_node_core(int nodefd, struct mb_topo *t, int n,
+			  const int *online_ids, int nonline)
 {
 	struct mb_node *nd = &t->nodes[n];
 	char buf[MB_FILE_MAX];
 	int dist[MB_MAX_NODES];
 	int ret, len;
-
-	len = mb_read_fileat(nodefd, buf, sizeof(buf), "node%d/cpulist", n);
-	if (len < 0)
-		return len;
-	ret = mb_parse_list(buf, (size_t)len, nd->cpus, (unsigned)t->cpu_limit,
-			    NULL);
-	if (ret < 0)
-		return ret;
-	nd->ncpus = ret;
 
 	len = mb_read_fileat(nodefd, buf, sizeof(buf), "node%d/distance", n);
 	if (len < 0)
@@ -205,9 +199,27 @@ static int load_node(int nodefd, int wfd, struct mb_topo *t, int n,
 		ret = mb_parse_meminfo(buf, (size_t)len, &nd->size, &nd->free);
 	else
 		ret = len;
-	if (ret && nd->memblk >= 0)
-		return ret;
+	return nd->memblk >= 0 ? ret : 0;
+}
 
+/* The rest, loaded on first use: CPUs, HMAT attributes, weights. */
+static int load_node_extras(int nodefd, int wfd, struct mb_topo *t, int n,
+			    unsigned int cpubits)
+{
+	struct mb_node *nd = &t->nodes[n];
+	char buf[MB_FILE_MAX];
+	int ret, len;
+
+	nd->cpus = calloc(MB_LONGS(cpubits), sizeof(unsigned long));
+	if (!nd->cpus)
+		return -ENOMEM;
+	len = mb_read_fileat(nodefd, buf, sizeof(buf), "node%d/cpulist", n);
+	if (len < 0)
+		return len;
+	ret = mb_parse_list(buf, (size_t)len, nd->cpus, cpubits, NULL);
+	if (ret < 0)
+		return ret;
+	nd->ncpus = ret;
 	for (int acc = 0; acc < 2; acc++) {
 		ret = load_access(nodefd, nd, n, acc);
 		if (ret)
@@ -324,12 +336,79 @@ static int synth_one_node(const char *root, struct mb_topo *t)
 	}
 	t->nodes[0].online = true;
 	t->nodes[0].ncpus = ret;
+	t->extras_state = 1;
 	t->nodes[0].tier = -1;
 	t->node_dist[0] = 10;
 	mb_set(t->allowed, 0);
 	if (!t->fake_root)
 		machine_meminfo(&t->nodes[0].size, &t->nodes[0].free);
 	return 0;
+}
+
+/* CPUs of each node, HMAT attributes, weights and tiers: what only some
+ * calls need, loaded by the first of them (see mb_topo_extras()). */
+static int load_extras(struct mb_topo *t)
+{
+	unsigned int cpubits = t->cpu_limit ? (unsigned)t->cpu_limit :
+					      MB_MAX_CPUS;
+	int nodefd, wfd, ret;
+
+	nodefd = open_dir(t->root, NODE_DIR);
+	if (nodefd < 0)
+		return -errno;
+	wfd = open_dir(t->root, "kernel/mm/mempolicy/weighted_interleave");
+	ret = 0;
+	for (int n = 0; !ret && n < t->node_limit; n++)
+		if (t->nodes[n].online)
+			ret = load_node_extras(nodefd, wfd, t, n, cpubits);
+	close(nodefd);
+	if (wfd >= 0)
+		close(wfd);
+	if (ret)
+		return ret;
+	if (!t->cpu_limit) {
+		unsigned int top = 1;
+
+		for (int n = 0; n < t->node_limit; n++) {
+			unsigned int l = t->nodes[n].online ?
+						 mb_last(t->nodes[n].cpus,
+							 cpubits) :
+						 0;
+			if (l > top)
+				top = l;
+		}
+		t->cpu_limit = (int)top;
+	}
+	t->cpu_node = malloc((size_t)t->cpu_limit * sizeof(int));
+	if (!t->cpu_node)
+		return -ENOMEM;
+	for (int c = 0; c < t->cpu_limit; c++)
+		t->cpu_node[c] = -1;
+	for (int n = 0; n < t->node_limit; n++)
+		for (int c = 0; t->nodes[n].online && c < t->cpu_limit; c++)
+			if (mb_test(t->nodes[n].cpus, (unsigned)c))
+				t->cpu_node[c] = n;
+	return load_tiers(t->root, t);
+}
+
+int mb_topo_extras(const struct mb_topo *ct)
+{
+	struct mb_topo *t = (struct mb_topo *)ct;
+	int st = __atomic_load_n(&t->extras_state, __ATOMIC_ACQUIRE);
+
+	if (!st) {
+		pthread_mutex_lock(&t->extras_lock);
+		st = t->extras_state;
+		if (!st) {
+			t->extras_err = load_extras(t);
+			st = t->extras_err ? -1 : 1;
+			__atomic_store_n(&t->extras_state, st,
+					 __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&t->extras_lock);
+	}
+	/* A failure stays with this snapshot; a refresh tries again. */
+	return st > 0 ? 0 : t->extras_err;
 }
 
 int mb_topo_load(const char *root, struct mb_topo **out)
@@ -339,11 +418,12 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 	int online_ids[MB_MAX_NODES];
 	unsigned int limit = 0, plimit = 0, climit = 0;
 	struct mb_topo *t;
-	int ret, nonline = 0, nodefd, wfd;
+	int ret, nonline = 0, nodefd;
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	pthread_mutex_init(&t->extras_lock, NULL);
 	t->fake_root = strcmp(root, "/sys") != 0;
 
 	ret = read_list(root, NODE_DIR "/online", online, MB_MAX_NODES, &limit);
@@ -376,8 +456,8 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 			 &climit);
 	if (ret < 0 && ret != -ENOENT)
 		goto err;
-	/* A tree without cpu/possible: size by the node CPU lists below. */
-	t->cpu_limit = climit ? (int)climit : MB_MAX_CPUS;
+	/* 0 until the CPU lists say, for a tree without cpu/possible. */
+	t->cpu_limit = (int)climit;
 
 	ret = -ENOMEM;
 	t->nodes = calloc((size_t)t->node_limit, sizeof(*t->nodes));
@@ -403,52 +483,31 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 			nd->memblk = t->nmemblks;
 			t->memblk_node[t->nmemblks++] = n;
 		}
-		nd->cpus = calloc(MB_LONGS(t->cpu_limit), sizeof(unsigned long));
-		if (!nd->cpus)
-			goto err;
 	}
 	nodefd = open_dir(root, NODE_DIR);
-	wfd = open_dir(root, "kernel/mm/mempolicy/weighted_interleave");
 	ret = nodefd < 0 ? -errno : 0;
 	for (int i = 0; !ret && i < nonline; i++)
-		ret = load_node(nodefd, wfd, t, online_ids[i], online_ids,
-				nonline);
+		ret = load_node_core(nodefd, t, online_ids[i], online_ids,
+				     nonline);
 	if (nodefd >= 0)
 		close(nodefd);
-	if (wfd >= 0)
-		close(wfd);
-	if (ret)
-		goto err;
-	if (!climit) {
-		unsigned int top = 1;
-
-		for (int i = 0; i < nonline; i++) {
-			unsigned int l = mb_last(t->nodes[online_ids[i]].cpus,
-						 MB_MAX_CPUS);
-			if (l > top)
-				top = l;
-		}
-		t->cpu_limit = (int)top;
-	}
-	t->cpu_node = malloc((size_t)t->cpu_limit * sizeof(int));
-	ret = -ENOMEM;
-	if (!t->cpu_node)
-		goto err;
-	for (int c = 0; c < t->cpu_limit; c++)
-		t->cpu_node[c] = -1;
-	for (int i = 0; i < nonline; i++) {
-		int n = online_ids[i];
-
-		for (int c = 0; c < t->cpu_limit; c++)
-			if (mb_test(t->nodes[n].cpus, (unsigned)c))
-				t->cpu_node[c] = n;
-	}
-	ret = load_tiers(root, t);
 	if (ret)
 		goto err;
 	ret = load_allowed(t);
 	if (ret)
 		goto err;
+	ret = -ENOMEM;
+	t->root = strdup(root);
+	if (!t->root)
+		goto err;
+	/* Without cpu/possible only the CPU lists tell how many CPUs there
+	 * can be: load them now, since membind_cpu_limit() is core. */
+	if (!climit) {
+		ret = load_extras(t);
+		if (ret)
+			goto err;
+		t->extras_state = 1;
+	}
 	*out = t;
 	return 0;
 err:
@@ -567,6 +626,15 @@ void mb_nodes_to_memblks(const struct mb_topo *t, const unsigned long *nodes,
 	if (!t)                                                                \
 	return err_
 
+/* The same, for calls that need the CPUs, HMAT, weights or tiers. */
+#define GET_TOPO_EXTRAS(t)                                                     \
+	GET_TOPO(t);                                                           \
+	do {                                                                   \
+		int e_ = mb_topo_extras(t);                                    \
+		if (e_)                                                        \
+			return e_;                                             \
+	} while (0)
+
 MB_EXPORT int memblk_count(void)
 {
 	GET_TOPO(t);
@@ -603,7 +671,7 @@ MB_EXPORT int node_to_memblk(int node)
 
 MB_EXPORT int cpu_to_node(int cpu)
 {
-	GET_TOPO(t);
+	GET_TOPO_EXTRAS(t);
 	if (cpu < 0 || cpu >= t->cpu_limit || t->cpu_node[cpu] < 0)
 		return -ENOENT;
 	return t->cpu_node[cpu];
@@ -611,7 +679,7 @@ MB_EXPORT int cpu_to_node(int cpu)
 
 MB_EXPORT int cpu_to_memblk(int cpu)
 {
-	GET_TOPO(t);
+	GET_TOPO_EXTRAS(t);
 	if (cpu < 0 || cpu >= t->cpu_limit || t->cpu_node[cpu] < 0)
 		return -ENOENT;
 	return mb_topo_nearest_memblk(t, t->cpu_node[cpu]);
@@ -644,7 +712,7 @@ static int copy_cpus(const struct mb_topo *t, int node, unsigned int len,
 
 MB_EXPORT int memblk_cpus(int memblk, unsigned int len, unsigned long *cpumask)
 {
-	GET_TOPO(t);
+	GET_TOPO_EXTRAS(t);
 	if (memblk < 0 || memblk >= t->nmemblks)
 		return -ENOENT;
 	return copy_cpus(t, t->memblk_node[memblk], len, cpumask);
@@ -652,7 +720,7 @@ MB_EXPORT int memblk_cpus(int memblk, unsigned int len, unsigned long *cpumask)
 
 MB_EXPORT int node_cpus(int node, unsigned int len, unsigned long *cpumask)
 {
-	GET_TOPO(t);
+	GET_TOPO_EXTRAS(t);
 	if (node < 0 || node >= t->node_limit || !t->nodes[node].online)
 		return -ENOENT;
 	return copy_cpus(t, node, len, cpumask);
@@ -670,11 +738,25 @@ MB_EXPORT int memblk_allowed(unsigned int len, unsigned long *mask)
 	return (int)mb_weight(mask, len);
 }
 
+MB_EXPORT int memblk_size(int memblk, uint64_t *size, uint64_t *free)
+{
+	GET_TOPO(t);
+	if (memblk < 0 || memblk >= t->nmemblks)
+		return -ENOENT;
+	if (!size && !free)
+		return -EINVAL;
+	if (size)
+		*size = t->nodes[t->memblk_node[memblk]].size;
+	if (free)
+		*free = t->nodes[t->memblk_node[memblk]].free;
+	return 0;
+}
+
 MB_EXPORT int memblk_info(int memblk, struct memblk_info *info)
 {
 	struct memblk_info full = {.sz = sizeof(full)};
 	const struct mb_node *nd;
-	GET_TOPO(t);
+	GET_TOPO_EXTRAS(t);
 
 	if (!info || info->sz < offsetof(struct memblk_info, size_bytes))
 		return -EINVAL;
