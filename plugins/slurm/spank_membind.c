@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * spank_membind: a Slurm SPANK plugin that binds the memory of every task of
+ * a job step with membind, before the task execs its program.
+ *
+ *   srun --membind=soft:all ./app          every task: soft binding, all memblks
+ *   srun --membind-map=local ./app         each task: hard, memblks near its CPUs
+ *   srun --membind=soft --membind-map=0,1  local rank i: soft on entry i mod 2
+ *
+ * plugstack.conf:
+ *   optional /usr/lib/x86_64-linux-gnu/slurm-wlm/spank_membind.so \
+ *            [default=SCHEME[:LIST]] [default-map=MAP] [allow=SCHEME,...]
+ *            [verbose]
+ *
+ * Where each part runs:
+ *   - srun, sbatch, salloc (local and allocator contexts): the option
+ *     callbacks check the syntax of what the user wrote and
+ *     slurm_spank_init_post_opt() checks the combination against the site's
+ *     allow= list.  Anything wrong refuses the job with one line.  Whether a
+ *     memblk exists can only be known on the compute node.
+ *   - slurmstepd (remote context): slurm_spank_task_init() runs in each task
+ *     after fork, after task/affinity has set its CPUs, as the user, before
+ *     execve().  The task is single-threaded there, so mem_setbinding(0, ...)
+ *     binds the whole process, and whatever it starts inherits the binding.
+ *     One mem_setbinding() call: the binding is applied whole or not at all;
+ *     a binding that cannot be applied fails the task with one line.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <slurm/spank.h>
+
+#include "membind.h"
+
+SPANK_PLUGIN(membind, 1);
+
+#define TEXT_MAX 1024
+#define MAP_MAX 4096 /* entries of an explicit map, after N*count */
+#define NMASK MEMBIND_MASK_LONGS(MEMBIND_MAX_BITS)
+
+enum map_kind { MAP_NONE, MAP_LOCAL, MAP_RANK, MAP_LIST };
+
+/* One request: --membind and --membind-map together, or the site default. */
+struct request {
+	bool given;            /* anything at all */
+	bool has_scheme;       /* --membind given */
+	unsigned long scheme;  /* MEMBIND_* */
+	char list[TEXT_MAX];   /* "" if none */
+	enum map_kind map;
+	char maptext[TEXT_MAX];
+};
+
+/* The user's options (filled by the callbacks) and the site's settings
+ * (plugin arguments). */
+static struct request user;
+static bool user_verbose;
+static struct request site_default;
+static unsigned int site_allow = ~0u; /* bit per scheme */
+static bool site_verbose;
+
+/* ---- syntax, checked everywhere (no topology needed) -------------------- */
+
+/* Digits only, value at most max.  Returns the end, or NULL. */
+static const char *parse_uint(const char *s, unsigned long max,
+			      unsigned long *val)
+{
+	unsigned long v = 0;
+
+	if (*s < '0' || *s > '9')
+		return NULL;
+	while (*s >= '0' && *s <= '9') {
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return NULL;
+		s++;
+	}
+	*val = v;
+	return s;
+}
+
+/* A LIST as memblk_list_parse() reads it: "all", "0-2,5", "n0,n2-3", with an
+ * optional leading '!'. */
+static bool list_syntax_ok(const char *s)
+{
+	if (*s == '!')
+		s++;
+	if (!strcmp(s, "all"))
+		return true;
+	for (;;) {
+		unsigned long a, b;
+
+		if (*s == 'n')
+			s++;
+		s = parse_uint(s, MEMBIND_MAX_BITS - 1, &a);
+		if (!s)
+			return false;
+		if (*s == '-') {
+			s = parse_uint(s + 1, MEMBIND_MAX_BITS - 1, &b);
+			if (!s || b < a)
+				return false;
+		}
+		if (!*s)
+			return true;
+		if (*s != ',')
+			return false;
+		s++;
+	}
+}
+
+static int set_error(char *err, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int set_error(char *err, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, size, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char scheme_help[] =
+	"hard, soft, round-robin, weighted, first-touch or default";
+
+/* SCHEME[:LIST] into r (scheme and list only). */
+static int parse_binding(const char *text, struct request *r, char *err,
+			 size_t size)
+{
+	const char *colon = strchr(text, ':');
+	size_t n = colon ? (size_t)(colon - text) : strlen(text);
+	char name[32];
+	unsigned long scheme;
+
+	if (n == 0 || n >= sizeof(name) ||
+	    (memcpy(name, text, n), name[n] = '\0',
+	     membind_scheme_parse(name, &scheme) < 0))
+		return set_error(err, size,
+				 "unknown scheme '%.*s' (expected %s)",
+				 (int)(n < 32 ? n : 32), text, scheme_help);
+	if (scheme == MEMBIND_STRIPE)
+		return set_error(err, size,
+				 "stripe binds ranges of memory, not processes (expected %s)",
+				 scheme_help);
+	if (colon) {
+		if (!colon[1])
+			return set_error(err, size, "empty list after '%s:'",
+					 name);
+		if (strlen(colon + 1) >= sizeof(r->list))
+			return set_error(err, size, "list too long");
+		if (!list_syntax_ok(colon + 1))
+			return set_error(err, size,
+					 "malformed list '%s' (expected memblk ids like 0-2,5, nodes like n0,n2-3, all, or !LIST)",
+					 colon + 1);
+		if (scheme == MEMBIND_DEFAULT)
+			return set_error(err, size, "default takes no list");
+	}
+	r->has_scheme = true;
+	r->scheme = scheme;
+	snprintf(r->list, sizeof(r->list), "%s", colon ? colon + 1 : "");
+	return 0;
+}
+
+/* One entry of an explicit map: "ID", "nNODE", each with an optional "*COUNT".
+ * Calls fn for each memblk or node it stands for (count times). */
+struct map_entry {
+	bool node;
+	unsigned long id;
+	unsigned long count;
+};
+
+static const char *parse_map_entry(const char *s, struct map_entry *e)
+{
+	e->node = *s == 'n';
+	if (e->node)
+		s++;
+	s = parse_uint(s, MEMBIND_MAX_BITS - 1, &e->id);
+	if (!s)
+		return NULL;
+	e->count = 1;
+	if (*s == '*') {
+		s = parse_uint(s + 1, MAP_MAX, &e->count);
+		if (!s || e->count == 0)
+			return NULL;
+	}
+	if (*s && *s != ',')
+		return NULL;
+	return s;
+}
+
+/* The map entry for local rank i (repeating the map as needed). */
+static bool map_entry_for(const char *s, unsigned long i, struct map_entry *e)
+{
+	unsigned long total = 0;
+	const char *p;
+
+	for (p = s; *p;) {
+		p = parse_map_entry(p, e);
+		if (!p)
+			return false;
+		total += e->count;
+		if (*p)
+			p++;
+	}
+	if (!total)
+		return false;
+	i %= total;
+	for (p = s; *p;) {
+		p = parse_map_entry(p, e);
+		if (i < e->count)
+			return true;
+		i -= e->count;
+		if (*p)
+			p++;
+	}
+	return false;
+}
+
+static int parse_map(const char *text, struct request *r, char *err,
+		     size_t size)
+{
+	if (!strcmp(text, "local")) {
+		r->map = MAP_LOCAL;
+	} else if (!strcmp(text, "rank")) {
+		r->map = MAP_RANK;
+	} else {
+		unsigned long total = 0;
+		struct map_entry e;
+		const char *p = text;
+
+		if (strlen(text) >= sizeof(r->maptext))
+			return set_error(err, size, "map too long");
+		while (*p) {
+			p = parse_map_entry(p, &e);
+			if (!p)
+				break;
+			total += e.count;
+			if (*p && !*++p)
+				p = NULL; /* trailing comma */
+			if (!p)
+				break;
+		}
+		if (!*text || !p || total > MAP_MAX)
+			return set_error(err, size,
+					 "malformed map '%s' (expected local, rank, or one memblk per local rank like 0,1,1,0, nodes as n1, repeats as 0*4,1*4)",
+					 text);
+		r->map = MAP_LIST;
+	}
+	snprintf(r->maptext, sizeof(r->maptext), "%s", text);
+	return 0;
+}
+
+/* Does the combination make sense?  (--membind and --membind-map are seen by
+ * separate callbacks, in either order.) */
+static int check_request(const struct request *r, char *err, size_t size)
+{
+	const char *name = membind_scheme_name(r->scheme);
+
+	if (r->map != MAP_NONE) {
+		if (r->has_scheme && r->list[0])
+			return set_error(err, size,
+					 "--membind=%s:%s and --membind-map=%s both give memblks; give the list in one of them (--membind=%s --membind-map=%s)",
+					 name, r->list, r->maptext, name,
+					 r->maptext);
+		if (r->has_scheme && r->scheme == MEMBIND_DEFAULT)
+			return set_error(err, size,
+					 "--membind=default cannot take a map");
+		return 0;
+	}
+	if (r->has_scheme && !r->list[0] && r->scheme != MEMBIND_DEFAULT &&
+	    r->scheme != MEMBIND_FIRST_TOUCH)
+		return set_error(err, size,
+				 "%s needs a list of memblks (--membind=%s:LIST, e.g. %s:all) or a map (--membind-map)",
+				 name, name, name);
+	return 0;
+}
+
+/* The scheme a request applies: a map without --membind binds hard, as
+ * Slurm's --mem-bind=map_mem does. */
+static unsigned long request_scheme(const struct request *r)
+{
+	return r->has_scheme ? r->scheme : MEMBIND_HARD;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static int opt_membind(int val, const char *optarg, int remote);
+static int opt_map(int val, const char *optarg, int remote);
+static int opt_verbose(int val, const char *optarg, int remote);
+
+static struct spank_option options[] = {
+	{ "membind", "SCHEME[:LIST]",
+	  "Bind each task's memory with membind: SCHEME is hard, soft, "
+	  "round-robin, weighted, first-touch or default; LIST is memblks "
+	  "(0-1,3), nodes (n0,n2) or all.",
+	  1, 0, opt_membind },
+	{ "membind-map", "local|rank|LIST",
+	  "Bind each task to its own memblk: local (nearest its CPUs), rank "
+	  "(local rank mod memblks), or one memblk per local rank (0,1,n2,0*4).",
+	  1, 0, opt_map },
+	{ "membind-verbose", NULL,
+	  "Print each task's memory binding (membind).", 0, 0, opt_verbose },
+	SPANK_OPTIONS_TABLE_END
+};
+
+static int opt_membind(int val, const char *optarg, int remote)
+{
+	char err[512];
+	struct request r = user;
+
+	(void)val;
+	(void)remote;
+	if (!optarg)
+		optarg = "";
+	if (parse_binding(optarg, &r, err, sizeof(err)) < 0) {
+		slurm_error("membind: --membind=%s: %s", optarg, err);
+		return -1;
+	}
+	r.given = true;
+	user = r;
+	return 0;
+}
+
+static int opt_map(int val, const char *optarg, int remote)
+{
+	char err[512];
+	struct request r = user;
+
+	(void)val;
+	(void)remote;
+	if (!optarg)
+		optarg = "";
+	if (parse_map(optarg, &r, err, sizeof(err)) < 0) {
+		slurm_error("membind: --membind-map=%s: %s", optarg, err);
+		return -1;
+	}
+	r.given = true;
+	user = r;
+	return 0;
+}
+
+static int opt_verbose(int val, const char *optarg, int remote)
+{
+	(void)val;
+	(void)optarg;
+	(void)remote;
+	user_verbose = true;
+	return 0;
+}
+
+/* ---- plugin arguments (plugstack.conf) ------------------------------------ */
+
+static int parse_allow(const char *text)
+{
+	char buf[TEXT_MAX], *save = NULL;
+	unsigned int allow = 0;
+
+	if (strlen(text) >= sizeof(buf)) {
+		slurm_error("membind: plugstack.conf: allow= is too long");
+		return -1;
+	}
+	strcpy(buf, text);
+	for (char *t = strtok_r(buf, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		unsigned long s;
+
+		if (membind_scheme_parse(t, &s) < 0 || s == MEMBIND_STRIPE) {
+			slurm_error("membind: plugstack.conf: allow=%s: unknown scheme '%s' (expected %s)",
+				    text, t, scheme_help);
+			return -1;
+		}
+		allow |= 1u << s;
+	}
+	if (!allow) {
+		slurm_error("membind: plugstack.conf: allow= names no scheme");
+		return -1;
+	}
+	site_allow = allow;
+	return 0;
+}
+
+static int parse_args(int ac, char **av)
+{
+	char err[512];
+
+	for (int i = 0; i < ac; i++) {
+		const char *a = av[i];
+
+		if (!strncmp(a, "default=", 8) ||
+		    !strncmp(a, "default-map=", 12)) {
+			struct request r = site_default;
+
+			if (a[7] == '=' ?
+				    parse_binding(a + 8, &r, err, sizeof(err)) :
+				    parse_map(a + 12, &r, err, sizeof(err))) {
+				slurm_error("membind: plugstack.conf: %s: %s",
+					    a, err);
+				return -1;
+			}
+			r.given = true;
+			site_default = r;
+		} else if (!strncmp(a, "allow=", 6)) {
+			if (parse_allow(a + 6) < 0)
+				return -1;
+		} else if (!strcmp(a, "verbose")) {
+			site_verbose = true;
+		} else {
+			slurm_error("membind: plugstack.conf: unknown argument '%s' (expected default=SCHEME[:LIST], default-map=MAP, allow=SCHEME,... or verbose)",
+				    a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- hooks -------------------------------------------------------------- */
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	spank_context_t ctx = spank_context();
+	char err[512];
+
+	if (ctx != S_CTX_LOCAL && ctx != S_CTX_ALLOCATOR && ctx != S_CTX_REMOTE)
+		return 0;
+	for (struct spank_option *o = options; o->name; o++) {
+		spank_err_t e = spank_option_register(sp, o);
+
+		if (e != ESPANK_SUCCESS) {
+			slurm_error("membind: cannot register --%s: %s",
+				    o->name, spank_strerror(e));
+			return -1;
+		}
+	}
+	if (parse_args(ac, av) < 0)
+		return -1;
+	if (site_default.given &&
+	    check_request(&site_default, err, sizeof(err)) < 0) {
+		slurm_error("membind: plugstack.conf: default: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* All options are in: check the combination and the site's allow list. */
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
+{
+	spank_context_t ctx = spank_context();
+	char err[512];
+
+	(void)sp;
+	(void)ac;
+	(void)av;
+	if (ctx != S_CTX_LOCAL && ctx != S_CTX_ALLOCATOR && ctx != S_CTX_REMOTE)
+		return 0;
+	if (!user.given)
+		return 0;
+	if (check_request(&user, err, sizeof(err)) < 0) {
+		slurm_error("membind: %s", err);
+		return -1;
+	}
+	if (!(site_allow & (1u << request_scheme(&user)))) {
+		char allowed[256] = "";
+
+		for (unsigned long s = 0; s <= MEMBIND_WEIGHTED; s++)
+			if (site_allow & (1u << s)) {
+				if (allowed[0])
+					strcat(allowed, ",");
+				strcat(allowed, membind_scheme_name(s));
+			}
+		slurm_error("membind: scheme '%s' is not allowed on this cluster (allowed: %s)",
+			    membind_scheme_name(request_scheme(&user)),
+			    allowed);
+		return -1;
+	}
+	return 0;
+}
+
+/* In the task: one line on the task's stderr (the job's output), also in the
+ * slurmd log. */
+static void task_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void task_error(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	slurm_error("%s", line);
+}
+
+/* Memblks nearest the CPUs this task may run on. */
+static int local_memblks(unsigned int nbits, unsigned long *mask, char *cpus,
+			 size_t cpusize)
+{
+	int ncpu = membind_cpu_limit();
+	size_t setsize;
+	cpu_set_t *set;
+	unsigned long cpumask[MEMBIND_MASK_LONGS(8192)] = {0};
+	int n = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -ENOENT;
+	if (ncpu > 8192)
+		ncpu = 8192;
+	set = CPU_ALLOC((size_t)ncpu);
+	if (!set)
+		return -ENOMEM;
+	setsize = CPU_ALLOC_SIZE((size_t)ncpu);
+	if (sched_getaffinity(0, setsize, set)) {
+		int e = -errno;
+
+		CPU_FREE(set);
+		return e;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		int m;
+
+		if (!CPU_ISSET_S((size_t)c, setsize, set))
+			continue;
+		cpumask[c / MEMBIND_BITS_PER_LONG] |=
+			1UL << (c % MEMBIND_BITS_PER_LONG);
+		m = cpu_to_memblk(c);
+		if (m < 0 || (unsigned int)m >= nbits)
+			continue;
+		if (!(mask[m / MEMBIND_BITS_PER_LONG] &
+		      (1UL << (m % MEMBIND_BITS_PER_LONG))))
+			n++;
+		mask[m / MEMBIND_BITS_PER_LONG] |=
+			1UL << (m % MEMBIND_BITS_PER_LONG);
+	}
+	CPU_FREE(set);
+	memblk_list_format((unsigned int)ncpu, cpumask, cpus, cpusize);
+	return n ? n : -ENOENT;
+}
+
+static void set_bit(unsigned long *mask, unsigned int b)
+{
+	mask[b / MEMBIND_BITS_PER_LONG] |= 1UL << (b % MEMBIND_BITS_PER_LONG);
+}
+
+static bool test_bit(const unsigned long *mask, unsigned int b)
+{
+	return (mask[b / MEMBIND_BITS_PER_LONG] >> (b % MEMBIND_BITS_PER_LONG)) &
+	       1UL;
+}
+
+/* Nodes of the memblks in mask, as text ("0,2"). */
+static void format_nodes(unsigned int nbits, const unsigned long *mask,
+			 char *buf, size_t size)
+{
+	unsigned long nodes[NMASK] = {0};
+
+	for (unsigned int m = 0; m < nbits; m++) {
+		int node;
+
+		if (!test_bit(mask, m))
+			continue;
+		node = memblk_to_node((int)m);
+		if (node >= 0 && node < (int)MEMBIND_MAX_BITS)
+			set_bit(nodes, (unsigned int)node);
+	}
+	memblk_list_format(MEMBIND_MAX_BITS, nodes, buf, size);
+}
+
+/* The memblks of request r for local task id: 0, or -1 with the reason
+ * printed. */
+static int task_mask(const struct request *r, unsigned int taskid,
+		     const char *where, unsigned int nbits, unsigned long *mask,
+		     char *cpus, size_t cpusize)
+{
+	unsigned long allowed[NMASK] = {0};
+	struct map_entry e;
+	int ret, n;
+
+	switch (r->map) {
+	case MAP_NONE:
+		if (!r->list[0])
+			return 0; /* default, or first-touch without a list */
+		ret = memblk_list_parse(r->list, nbits, mask);
+		if (ret == -ENOENT) {
+			task_error("membind: task %u on %s: no memblk or node '%s' here (memblks 0-%u)",
+				   taskid, where, r->list, nbits - 1);
+			return -1;
+		}
+		if (ret < 0) {
+			task_error("membind: task %u on %s: list '%s': %s",
+				   taskid, where, r->list, strerror(-ret));
+			return -1;
+		}
+		if (ret == 0) {
+			task_error("membind: task %u on %s: list '%s' names no memblk here",
+				   taskid, where, r->list);
+			return -1;
+		}
+		return 0;
+	case MAP_LOCAL:
+		ret = local_memblks(nbits, mask, cpus, cpusize);
+		if (ret < 0) {
+			task_error("membind: task %u on %s: no memblk near this task's CPUs: %s",
+				   taskid, where, strerror(-ret));
+			return -1;
+		}
+		return 0;
+	case MAP_RANK:
+		n = memblk_allowed(nbits, allowed);
+		if (n <= 0) {
+			task_error("membind: task %u on %s: this job may use no memblk: %s",
+				   taskid, where,
+				   strerror(n < 0 ? -n : ENOENT));
+			return -1;
+		}
+		n = (int)(taskid % (unsigned int)n);
+		for (unsigned int m = 0; m < nbits; m++)
+			if (test_bit(allowed, m) && n-- == 0) {
+				set_bit(mask, m);
+				break;
+			}
+		return 0;
+	case MAP_LIST:
+		if (!map_entry_for(r->maptext, taskid, &e))
+			break;
+		ret = e.node ? node_to_memblk((int)e.id) :
+			       (e.id < nbits ? (int)e.id : -ENOENT);
+		if (ret < 0) {
+			task_error("membind: task %u on %s: --membind-map=%s: no %s %lu here (memblks 0-%u)",
+				   taskid, where, r->maptext,
+				   e.node ? "node with memory" : "memblk",
+				   e.id, nbits - 1);
+			return -1;
+		}
+		set_bit(mask, (unsigned int)ret);
+		return 0;
+	}
+	task_error("membind: task %u on %s: bad map '%s'", taskid, where,
+		   r->maptext);
+	return -1;
+}
+
+/* Is the user's own --mem-bind in force for this step? */
+static bool slurm_mem_bind_given(spank_t sp)
+{
+	char buf[64];
+
+	if (spank_getenv(sp, "SLURM_MEM_BIND_TYPE", buf, sizeof(buf)) !=
+	    ESPANK_SUCCESS)
+		return false;
+	return buf[0] && strcmp(buf, "none") && strncmp(buf, "none,", 5) &&
+	       strcmp(buf, "verbose,none");
+}
+
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+	const struct request *r = &user;
+	unsigned long mask[NMASK] = {0};
+	unsigned long scheme;
+	char where[256] = "?", list[256] = "", nodes[256] = "", cpus[256] = "";
+	uint32_t jobid = 0, stepid = 0, gtid = 0;
+	int taskid = 0, count, ret;
+	unsigned int nbits;
+	bool verbose;
+
+	(void)ac;
+	(void)av;
+	if (!spank_remote(sp))
+		return 0;
+	if (!r->given) {
+		if (!site_default.given || slurm_mem_bind_given(sp))
+			return 0;
+		r = &site_default;
+	}
+	verbose = user_verbose || site_verbose;
+	spank_get_item(sp, S_TASK_ID, &taskid);
+	spank_get_item(sp, S_TASK_GLOBAL_ID, &gtid);
+	spank_get_item(sp, S_JOB_ID, &jobid);
+	spank_get_item(sp, S_JOB_STEPID, &stepid);
+	/* The node as Slurm names it, else as the kernel does. */
+	if (spank_getenv(sp, "SLURMD_NODENAME", where, sizeof(where)) !=
+		    ESPANK_SUCCESS &&
+	    gethostname(where, sizeof(where)))
+		strcpy(where, "?");
+	where[sizeof(where) - 1] = '\0';
+
+	count = memblk_count();
+	if (count <= 0) {
+		task_error("membind: task %d on %s: cannot read the NUMA topology: %s",
+			   taskid, where, strerror(count ? -count : ENOENT));
+		return -1;
+	}
+	nbits = (unsigned int)count;
+	if (task_mask(r, (unsigned int)taskid, where, nbits, mask, cpus,
+		      sizeof(cpus)) < 0)
+		return -1;
+	scheme = request_scheme(r);
+	ret = mem_setbinding(0, nbits, mask, scheme);
+	memblk_list_format(nbits, mask, list, sizeof(list));
+	format_nodes(nbits, mask, nodes, sizeof(nodes));
+	if (ret < 0) {
+		unsigned long allowed[NMASK] = {0};
+		const char *why = strerror(-ret);
+		char allowed_text[256] = "";
+		bool outside = false;
+
+		memblk_allowed(nbits, allowed);
+		for (unsigned int m = 0; m < nbits; m++)
+			if (test_bit(mask, m) && !test_bit(allowed, m))
+				outside = true;
+		memblk_list_format(nbits, allowed, allowed_text,
+				   sizeof(allowed_text));
+		if (ret == -EINVAL && outside)
+			why = "outside this job's memblks (cpuset.mems)";
+		else if (ret == -EOPNOTSUPP)
+			why = "this kernel cannot do that scheme";
+		task_error("membind: task %d on %s: cannot bind memory %s %s (nodes %s): %s; allowed memblks: %s",
+			   taskid, where, membind_scheme_name(scheme),
+			   list[0] ? list : "-", nodes[0] ? nodes : "-", why,
+			   allowed_text[0] ? allowed_text : "none");
+		return -1;
+	}
+	if (verbose) {
+		fprintf(stderr,
+			"membind: job %u.%u task %d (rank %u) pid %ld on %s: %s %s (nodes %s)%s%s\n",
+			jobid, stepid, taskid, gtid, (long)getpid(), where,
+			membind_scheme_name(scheme), list[0] ? list : "-",
+			nodes[0] ? nodes : "-", cpus[0] ? ", cpus " : "",
+			cpus);
+		fflush(stderr);
+	}
+	return 0;
+}
