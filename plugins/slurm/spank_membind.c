@@ -138,12 +138,12 @@ static int parse_binding(const char *text, struct request *r, char *err,
 	char name[32];
 	unsigned long scheme;
 
+	snprintf(name, sizeof(name), "%.*s", (int)(n < 31 ? n : 31), text);
 	if (n == 0 || n >= sizeof(name) ||
-	    (memcpy(name, text, n), name[n] = '\0',
-	     membind_scheme_parse(name, &scheme) < 0))
+	    membind_scheme_parse(name, &scheme) < 0)
 		return set_error(err, size,
-				 "unknown scheme '%.*s' (expected %s)",
-				 (int)(n < 32 ? n : 32), text, scheme_help);
+				 "unknown scheme '%s' (expected %s)", name,
+				 scheme_help);
 	if (scheme == MEMBIND_STRIPE)
 		return set_error(err, size,
 				 "stripe binds ranges of memory, not processes (expected %s)",
@@ -495,14 +495,28 @@ static void task_error(const char *fmt, ...)
 	slurm_error("%s", line);
 }
 
+static void set_bit(unsigned long *mask, unsigned int b)
+{
+	mask[b / MEMBIND_BITS_PER_LONG] |= 1UL << (b % MEMBIND_BITS_PER_LONG);
+}
+
+static void clear_bit(unsigned long *mask, unsigned int b)
+{
+	mask[b / MEMBIND_BITS_PER_LONG] &= ~(1UL << (b % MEMBIND_BITS_PER_LONG));
+}
+
+static bool test_bit(const unsigned long *mask, unsigned int b)
+{
+	return (mask[b / MEMBIND_BITS_PER_LONG] >> (b % MEMBIND_BITS_PER_LONG)) &
+	       1UL;
+}
+
 /* Memblks nearest the CPUs this task may run on. */
-static int local_memblks(unsigned int nbits, unsigned long *mask, char *cpus,
-			 size_t cpusize)
+static int local_memblks(unsigned int nbits, unsigned long *mask)
 {
 	int ncpu = membind_cpu_limit();
 	size_t setsize;
 	cpu_set_t *set;
-	unsigned long cpumask[MEMBIND_MASK_LONGS(8192)] = {0};
 	int n = 0;
 
 	if (ncpu <= 0)
@@ -524,31 +538,15 @@ static int local_memblks(unsigned int nbits, unsigned long *mask, char *cpus,
 
 		if (!CPU_ISSET_S((size_t)c, setsize, set))
 			continue;
-		cpumask[c / MEMBIND_BITS_PER_LONG] |=
-			1UL << (c % MEMBIND_BITS_PER_LONG);
 		m = cpu_to_memblk(c);
 		if (m < 0 || (unsigned int)m >= nbits)
 			continue;
-		if (!(mask[m / MEMBIND_BITS_PER_LONG] &
-		      (1UL << (m % MEMBIND_BITS_PER_LONG))))
+		if (!test_bit(mask, (unsigned int)m))
 			n++;
-		mask[m / MEMBIND_BITS_PER_LONG] |=
-			1UL << (m % MEMBIND_BITS_PER_LONG);
+		set_bit(mask, (unsigned int)m);
 	}
 	CPU_FREE(set);
-	memblk_list_format((unsigned int)ncpu, cpumask, cpus, cpusize);
 	return n ? n : -ENOENT;
-}
-
-static void set_bit(unsigned long *mask, unsigned int b)
-{
-	mask[b / MEMBIND_BITS_PER_LONG] |= 1UL << (b % MEMBIND_BITS_PER_LONG);
-}
-
-static bool test_bit(const unsigned long *mask, unsigned int b)
-{
-	return (mask[b / MEMBIND_BITS_PER_LONG] >> (b % MEMBIND_BITS_PER_LONG)) &
-	       1UL;
 }
 
 /* Nodes of the memblks in mask, as text ("0,2"). */
@@ -572,12 +570,15 @@ static void format_nodes(unsigned int nbits, const unsigned long *mask,
 /* The memblks of request r for local task id: 0, or -1 with the reason
  * printed. */
 static int task_mask(const struct request *r, unsigned int taskid,
-		     const char *where, unsigned int nbits, unsigned long *mask,
-		     char *cpus, size_t cpusize)
+		     const char *where, unsigned int nbits, unsigned long *mask)
 {
-	unsigned long allowed[NMASK] = {0};
+	unsigned long allowed[NMASK] = {0}, all[NMASK] = {0};
+	char text[256];
 	struct map_entry e;
 	int ret, n;
+
+	for (unsigned int m = 0; m < nbits; m++)
+		set_bit(all, m);
 
 	switch (r->map) {
 	case MAP_NONE:
@@ -585,8 +586,9 @@ static int task_mask(const struct request *r, unsigned int taskid,
 			return 0; /* default, or first-touch without a list */
 		ret = memblk_list_parse(r->list, nbits, mask);
 		if (ret == -ENOENT) {
-			task_error("membind: task %u on %s: no memblk or node '%s' here (memblks 0-%u)",
-				   taskid, where, r->list, nbits - 1);
+			memblk_list_format(nbits, all, text, sizeof(text));
+			task_error("membind: task %u on %s: no memblk or node '%s' here (memblks here: %s)",
+				   taskid, where, r->list, text);
 			return -1;
 		}
 		if (ret < 0) {
@@ -594,14 +596,25 @@ static int task_mask(const struct request *r, unsigned int taskid,
 				   taskid, where, r->list, strerror(-ret));
 			return -1;
 		}
+		/* "all" and "!LIST" mean the memblks this job may use (its
+		 * cgroup's cpuset.mems), not every memblk of the node. */
+		if (r->list[0] == '!' || !strcmp(r->list, "all")) {
+			n = memblk_allowed(nbits, allowed);
+			ret = 0;
+			for (unsigned int m = 0; m < nbits; m++) {
+				if (!test_bit(allowed, m))
+					clear_bit(mask, m);
+				ret += test_bit(mask, m);
+			}
+		}
 		if (ret == 0) {
-			task_error("membind: task %u on %s: list '%s' names no memblk here",
+			task_error("membind: task %u on %s: list '%s' names no memblk this job may use",
 				   taskid, where, r->list);
 			return -1;
 		}
 		return 0;
 	case MAP_LOCAL:
-		ret = local_memblks(nbits, mask, cpus, cpusize);
+		ret = local_memblks(nbits, mask);
 		if (ret < 0) {
 			task_error("membind: task %u on %s: no memblk near this task's CPUs: %s",
 				   taskid, where, strerror(-ret));
@@ -629,10 +642,11 @@ static int task_mask(const struct request *r, unsigned int taskid,
 		ret = e.node ? node_to_memblk((int)e.id) :
 			       (e.id < nbits ? (int)e.id : -ENOENT);
 		if (ret < 0) {
-			task_error("membind: task %u on %s: --membind-map=%s: no %s %lu here (memblks 0-%u)",
+			memblk_list_format(nbits, all, text, sizeof(text));
+			task_error("membind: task %u on %s: --membind-map=%s: no %s %lu here (memblks here: %s)",
 				   taskid, where, r->maptext,
 				   e.node ? "node with memory" : "memblk",
-				   e.id, nbits - 1);
+				   e.id, text);
 			return -1;
 		}
 		set_bit(mask, (unsigned int)ret);
@@ -655,27 +669,57 @@ static bool slurm_mem_bind_given(spank_t sp)
 	       strcmp(buf, "verbose,none");
 }
 
+/* --membind-verbose: the binding the task now has, as the kernel reports it
+ * (so a --mem-bind of task/affinity shows too), with its CPUs. */
+static void report(const char *where, int taskid, uint32_t jobid,
+		   uint32_t stepid, uint32_t gtid, const char *note)
+{
+	unsigned long mask[NMASK] = {0}, scheme = 0;
+	char list[256] = "", nodes[256] = "", cpus[256] = "?";
+	unsigned long cpumask[MEMBIND_MASK_LONGS(1024)] = {0};
+	cpu_set_t set;
+	int n;
+
+	n = mem_getbinding(0, MEMBIND_MAX_BITS, mask, &scheme);
+	if (n > 0) {
+		memblk_list_format((unsigned int)n, mask, list, sizeof(list));
+		format_nodes((unsigned int)n, mask, nodes, sizeof(nodes));
+	}
+	if (!sched_getaffinity(0, sizeof(set), &set)) {
+		for (int c = 0; c < CPU_SETSIZE && c < 1024; c++)
+			if (CPU_ISSET(c, &set))
+				set_bit(cpumask, (unsigned int)c);
+		memblk_list_format(1024, cpumask, cpus, sizeof(cpus));
+	}
+	fprintf(stderr,
+		"membind: job %u.%u task %d (rank %u) pid %ld on %s: %s %s (nodes %s), cpus %s%s\n",
+		jobid, stepid, taskid, gtid, (long)getpid(), where,
+		n < 0 ? "unknown" : membind_scheme_name(scheme),
+		list[0] ? list : "-", nodes[0] ? nodes : "-", cpus, note);
+	fflush(stderr);
+}
+
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
 	const struct request *r = &user;
 	unsigned long mask[NMASK] = {0};
 	unsigned long scheme;
-	char where[256] = "?", list[256] = "", nodes[256] = "", cpus[256] = "";
+	char where[256] = "?", list[256] = "", nodes[256] = "";
 	uint32_t jobid = 0, stepid = 0, gtid = 0;
 	int taskid = 0, count, ret;
 	unsigned int nbits;
-	bool verbose;
+	bool verbose = user_verbose || site_verbose;
 
 	(void)ac;
 	(void)av;
 	if (!spank_remote(sp))
 		return 0;
-	if (!r->given) {
-		if (!site_default.given || slurm_mem_bind_given(sp))
-			return 0;
-		r = &site_default;
-	}
-	verbose = user_verbose || site_verbose;
+	if (!r->given)
+		r = site_default.given && !slurm_mem_bind_given(sp) ?
+			    &site_default :
+			    NULL;
+	if (!r && !verbose)
+		return 0;
 	spank_get_item(sp, S_TASK_ID, &taskid);
 	spank_get_item(sp, S_TASK_GLOBAL_ID, &gtid);
 	spank_get_item(sp, S_JOB_ID, &jobid);
@@ -686,6 +730,11 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	    gethostname(where, sizeof(where)))
 		strcpy(where, "?");
 	where[sizeof(where) - 1] = '\0';
+	if (!r) {
+		report(where, taskid, jobid, stepid, gtid,
+		       " (not set by membind)");
+		return 0;
+	}
 
 	count = memblk_count();
 	if (count <= 0) {
@@ -694,19 +743,18 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 		return -1;
 	}
 	nbits = (unsigned int)count;
-	if (task_mask(r, (unsigned int)taskid, where, nbits, mask, cpus,
-		      sizeof(cpus)) < 0)
+	if (task_mask(r, (unsigned int)taskid, where, nbits, mask) < 0)
 		return -1;
 	scheme = request_scheme(r);
 	ret = mem_setbinding(0, nbits, mask, scheme);
-	memblk_list_format(nbits, mask, list, sizeof(list));
-	format_nodes(nbits, mask, nodes, sizeof(nodes));
 	if (ret < 0) {
 		unsigned long allowed[NMASK] = {0};
 		const char *why = strerror(-ret);
 		char allowed_text[256] = "";
 		bool outside = false;
 
+		memblk_list_format(nbits, mask, list, sizeof(list));
+		format_nodes(nbits, mask, nodes, sizeof(nodes));
 		memblk_allowed(nbits, allowed);
 		for (unsigned int m = 0; m < nbits; m++)
 			if (test_bit(mask, m) && !test_bit(allowed, m))
@@ -723,14 +771,7 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 			   allowed_text[0] ? allowed_text : "none");
 		return -1;
 	}
-	if (verbose) {
-		fprintf(stderr,
-			"membind: job %u.%u task %d (rank %u) pid %ld on %s: %s %s (nodes %s)%s%s\n",
-			jobid, stepid, taskid, gtid, (long)getpid(), where,
-			membind_scheme_name(scheme), list[0] ? list : "-",
-			nodes[0] ? nodes : "-", cpus[0] ? ", cpus " : "",
-			cpus);
-		fflush(stderr);
-	}
+	if (verbose)
+		report(where, taskid, jobid, stepid, gtid, "");
 	return 0;
 }
