@@ -169,3 +169,18 @@ int mb_threads_get(unsigned long nbits,
 		   void (*fn)(void *arg, pid_t tid, int mode,
 			      const unsigned long *nodes),
 		   void *arg);
+
+/* ---- pagemap.c: mem_where() from /proc/PID/pagemap ---- */
+#include <limits.h>
+#include <sys/types.h>
+/* A page whose answer the pagemap cannot give with certainty. */
+#define MB_WHERE_UNDECIDED INT_MIN
+/* What mem_where() answers, for each page, from the page frame numbers of
+ * /proc/PID/pagemap and the memory blocks of sysfs; MB_WHERE_UNDECIDED for
+ * the pages left to move_pages().  Returns the number of those, or -EPERM
+ * (frames hidden: no CAP_SYS_ADMIN), -EOPNOTSUPP (no memory blocks, too few
+ * pages, MEMBIND_NO_PAGEMAP set), -errno: then nothing is decided. */
+int mb_where_pagemap(const struct mb_topo *t, pid_t pid, void *const *pages,
+		     size_t count, int *memblk);
+/* Pages answered from the pagemap and pages left undecided, so far. */
+void mb_where_pagemap_stats(unsigned long *decided, unsigned long *undecided);

@@ -365,12 +365,28 @@ static void efault_to_enoent(pid_t pid, void *const *pages, size_t count,
 	free(maps);
 }
 
+/* The move_pages() path: one syscall for the whole batch (the kernel walks
+ * it in chunks). */
+static int where_move(const struct mb_topo *t, pid_t pid, void *const *pages,
+		      size_t count, int *memblk)
+{
+	long ret = mb_sys_move_pages(pid, count, (void **)pages, NULL, memblk,
+				     0);
+
+	if (ret < 0)
+		return (int)ret;
+	efault_to_enoent(pid, pages, count, memblk);
+	status_to_memblks(t, memblk, count);
+	return 0;
+}
+
 MB_EXPORT int mem_where(pid_t pid, void *const *pages, size_t count,
 			int *memblk)
 {
 	const struct mb_topo *t;
-	long ret;
-	int err = 0;
+	void **sub;
+	size_t k = 0;
+	int *st, n, ret, err = 0;
 
 	if (pid < 0 || !pages || !memblk || count == 0 ||
 	    count > (size_t)INT32_MAX)
@@ -378,13 +394,27 @@ MB_EXPORT int mem_where(pid_t pid, void *const *pages, size_t count,
 	t = mb_topo_live(&err);
 	if (!t)
 		return err;
-	/* One syscall for the whole batch; the kernel walks it in chunks. */
-	ret = mb_sys_move_pages(pid, count, (void **)pages, NULL, memblk, 0);
-	if (ret < 0)
-		return (int)ret;
-	efault_to_enoent(pid, pages, count, memblk);
-	status_to_memblks(t, memblk, count);
-	return 0;
+	/* The page frames of /proc/PID/pagemap when we may see them (see
+	 * pagemap.c); move_pages() for what they leave undecided. */
+	n = mb_where_pagemap(t, pid, pages, count, memblk);
+	if (n == 0)
+		return 0;
+	if (n < 0)
+		return where_move(t, pid, pages, count, memblk);
+	sub = malloc((size_t)n * (sizeof(*sub) + sizeof(*st)));
+	if (!sub)
+		return where_move(t, pid, pages, count, memblk);
+	st = (int *)(sub + n);
+	for (size_t i = 0; i < count; i++)
+		if (memblk[i] == MB_WHERE_UNDECIDED)
+			sub[k++] = pages[i];
+	ret = where_move(t, pid, sub, (size_t)n, st);
+	k = 0;
+	for (size_t i = 0; i < count && !ret; i++)
+		if (memblk[i] == MB_WHERE_UNDECIDED)
+			memblk[i] = st[k++];
+	free(sub);
+	return ret;
 }
 
 MB_EXPORT int mem_move_pages(pid_t pid, void *const *pages, size_t count,
