@@ -10,10 +10,15 @@
  * hwloc gives only the set of nodes the area touches (it calls move_pages
  * itself, then folds the answer).
  *
- * A last row is not a peer but a way membind could go: the page frame
- * numbers from /proc/self/pagemap (visible to CAP_SYS_ADMIN only), mapped to
- * nodes through the memory blocks of each node in sysfs (loaded once,
- * outside the timing, as a library would keep them with its topology).
+ * mem_where() reads the page frames of /proc/PID/pagemap when it may
+ * (CAP_SYS_ADMIN, memory blocks in sysfs) and calls move_pages() otherwise;
+ * its second row is its move_pages() path alone, measured in a worker
+ * process forked before the area exists (with MEMBIND_NO_PAGEMAP=1; its own
+ * 1 GiB, touched the same way), which runs one pass when told to.
+ *
+ * A last row is not a peer but the prototype of the pagemap path: the page
+ * frame numbers from /proc/self/pagemap, mapped to nodes through the memory
+ * blocks of each node in sysfs (loaded once, outside the timing).
  */
 #include "bench.h"
 
@@ -25,11 +30,13 @@
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #define AREA (1UL << 30)
 
 enum {
 	M_WHERE,    /* mem_where */
+	M_WHERE_MP, /* mem_where, MEMBIND_NO_PAGEMAP=1 (worker process) */
 	M_PERPAGE,  /* get_mempolicy per page */
 	M_MOVE,     /* raw move_pages, one call */
 	M_NUMA,     /* numa_move_pages */
@@ -40,6 +47,7 @@ enum {
 
 static const char *const names[NR_METHODS] = {
 	"membind: `mem_where(0, pages, n, memblk)`",
+	"membind: `mem_where`, its `move_pages` path (`MEMBIND_NO_PAGEMAP=1`)",
 	"raw: `get_mempolicy(&node, NULL, 0, page, MPOL_F_NODE\\|MPOL_F_ADDR)` per page",
 	"raw: `move_pages(0, n, pages, NULL, status, 0)`, one call",
 	"libnuma: `numa_move_pages(0, n, pages, NULL, status, 0)`",
@@ -145,6 +153,79 @@ static void die(const char *what, long err)
 	exit(1);
 }
 
+/* The worker: mem_where() without the pagemap path, one pass per command
+ * byte; answers the time of the pass and the pages found on memblk 0. */
+static int worker_cmd = -1, worker_res = -1;
+
+static void worker(int cmd, int res)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t n = AREA / (size_t)page;
+	char *area, c;
+	void **pages;
+	int *status;
+
+	setenv("MEMBIND_NO_PAGEMAP", "1", 1);
+	area = mmap(NULL, AREA, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED || madvise(area, AREA, MADV_NOHUGEPAGE))
+		_exit(1);
+	pages = malloc(n * sizeof(*pages));
+	status = malloc(n * sizeof(*status));
+	if (!pages || !status)
+		_exit(1);
+	for (size_t i = 0; i < n; i++) {
+		area[i * (size_t)page] = 1;
+		pages[i] = area + i * (size_t)page;
+	}
+	while (read(cmd, &c, 1) == 1) {
+		uint64_t r[2] = {0, 0}, t0 = bench_now_ns();
+
+		if (mem_where(0, pages, n, status))
+			_exit(1);
+		r[0] = bench_now_ns() - t0;
+		for (size_t i = 0; i < n; i++)
+			r[1] += status[i] == 0;
+		if (write(res, r, sizeof(r)) != (ssize_t)sizeof(r))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+static void worker_start(void)
+{
+	int a[2], b[2];
+	pid_t pid;
+
+	if (pipe(a) || pipe(b))
+		die("pipe", errno);
+	pid = fork();
+	if (pid < 0)
+		die("fork", errno);
+	if (pid == 0) {
+		close(a[1]);
+		close(b[0]);
+		worker(a[0], b[1]);
+	}
+	close(a[0]);
+	close(b[1]);
+	worker_cmd = a[1];
+	worker_res = b[0];
+}
+
+/* One pass in the worker: its time, and its count on memblk 0. */
+static long worker_pass(uint64_t *ns, long *on0)
+{
+	uint64_t r[2];
+
+	if (write(worker_cmd, "g", 1) != 1 ||
+	    read(worker_res, r, sizeof(r)) != (ssize_t)sizeof(r))
+		return -EPIPE;
+	*ns = r[0];
+	*on0 = (long)r[1];
+	return 0;
+}
+
 int main(void)
 {
 	struct bench_samples smp[NR_METHODS] = {0};
@@ -164,6 +245,7 @@ int main(void)
 
 	if (node0 < 0)
 		die("memblk_to_node", node0);
+	worker_start(); /* before the area: it must not share our pages */
 	area = mmap(NULL, AREA, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (area == MAP_FAILED)
@@ -191,14 +273,17 @@ int main(void)
 	for (int r = -1; r < runs; r++) { /* one warm-up pass */
 		for (int k = 0; k < NR_METHODS; k++) {
 			int m = (r + 1 + k) % NR_METHODS; /* rotate the order */
-			uint64_t t0, t1;
-			long ret = 0, on0 = 0;
+			uint64_t t0, t1, wns = 0;
+			long ret = 0, on0 = 0, won0 = 0;
 
 			memset(status, 0xff, n * sizeof(*status));
 			t0 = bench_now_ns();
 			switch (m) {
 			case M_WHERE:
 				ret = mem_where(0, pages, n, status);
+				break;
+			case M_WHERE_MP:
+				ret = worker_pass(&wns, &won0);
 				break;
 			case M_PERPAGE:
 				for (size_t i = 0; i < n && !ret; i++)
@@ -239,6 +324,11 @@ int main(void)
 				die(names[m], ret);
 			if (r < 0)
 				continue;
+			if (m == M_WHERE_MP) { /* timed in the worker */
+				bench_add(&smp[m], wns);
+				counts[m] = won0;
+				continue;
+			}
 			bench_add(&smp[m], t1 - t0);
 			if (m == M_HWLOC) {
 				hwloc_bitmap_list_snprintf(hwset, sizeof(hwset),
@@ -278,11 +368,16 @@ int main(void)
 		printf(" %s |\n", m == M_WHERE ? "1" : buf);
 	}
 	printf("\nPages found on memblk 0 (node %d): membind %ld, "
+	       "membind's move_pages path %ld, "
 	       "get_mempolicy %ld, move_pages %ld, numa_move_pages %ld, "
 	       "pagemap %ld of %zu; hwloc: nodes {%s}.\n\n",
-	       node0, counts[M_WHERE], counts[M_PERPAGE], counts[M_MOVE],
+	       node0, counts[M_WHERE], counts[M_WHERE_MP], counts[M_PERPAGE],
+	       counts[M_MOVE],
 	       counts[M_NUMA], counts[M_PAGEMAP], n, hwset);
 
+	close(worker_cmd); /* the worker exits */
+	while (wait(NULL) > 0)
+		;
 	for (int m = 0; m < NR_METHODS; m++)
 		bench_free(&smp[m]);
 	hwloc_bitmap_free(set);

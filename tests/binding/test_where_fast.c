@@ -112,6 +112,26 @@ static unsigned long compare(const char *what, pid_t pid, void **pg,
 	return d1 - d0;
 }
 
+/* Which kinds of pages the pagemap path leaves to move_pages(). */
+static void undecided_kinds(void)
+{
+	int err = 0, n = mb_where_pagemap(mb_topo_live(&err), 0, pages,
+					  (size_t)np, got);
+
+	printf("pagemap path alone: %d", n);
+	for (int i = 0; n > 0 && i < np; i++) {
+		int c = 0;
+
+		if (got[i] != MB_WHERE_UNDECIDED ||
+		    (i && !strcmp(kind[i], kind[i - 1])))
+			continue;
+		for (int j = i; j < np && !strcmp(kind[j], kind[i]); j++)
+			c += got[j] == MB_WHERE_UNDECIDED;
+		printf(", %s %d", kind[i], c);
+	}
+	printf("\n");
+}
+
 static bool fast_expected(void)
 {
 	return geteuid() == 0 &&
@@ -265,6 +285,7 @@ int main(int argc, char **argv)
 	else
 		printf("note: not root or no memory blocks in sysfs: the "
 		       "pagemap path is not available here\n");
+	undecided_kinds();
 	compare("own pid", getpid(), pages, kind, np);
 	strided(spg, skd);
 	compare("pid 0, strided", 0, spg, skd, np);
