@@ -167,8 +167,8 @@ static int parse_binding(const char *text, struct request *r, char *err,
 	return 0;
 }
 
-/* One entry of an explicit map: "ID", "nNODE", each with an optional "*COUNT".
- * Calls fn for each memblk or node it stands for (count times). */
+/* One entry of an explicit map: memblk "ID" or node "nNODE", with an optional
+ * "*COUNT" (it stands for COUNT local ranks in a row). */
 struct map_entry {
 	bool node;
 	unsigned long id;
