@@ -45,6 +45,13 @@
 
 #ifdef MB_REMOTE_ARCH
 
+/* See arch/aarch64.h: 1 where a thread stopped at a syscall instruction
+ * must run into that call's entry stop (the kernel's restart setup comes
+ * after our stop), and injecting happens there. */
+#ifndef MB_ARCH_RESTART_AT_ENTRY
+#define MB_ARCH_RESTART_AT_ENTRY 0
+#endif
+
 #ifndef PTRACE_EVENT_STOP
 #define PTRACE_EVENT_STOP 128
 #endif
@@ -370,19 +377,24 @@ static int mem_io(pid_t pid, unsigned long addr, void *buf, size_t len,
  * Run syscall nr(args) in tid, which is stopped with registers orig.
  * Returns 0 with *ret, MB_GONE, or MB_RETRY with *sig set when the thread
  * met signal delivery (a signal, or a group stop) before the call ran.
+ * at_insn (MB_ARCH_RESTART_AT_ENTRY only): the thread is stopped with pc
+ * at a syscall instruction; it runs into that call's entry stop, where our
+ * call replaces it, and orig takes the call as the kernel set it up.
  */
-static int inject(const struct rop *op, pid_t tid, const mb_regs_t *orig,
-		  long nr, const unsigned long args[6], long *ret, int *sig,
-		  bool *at_exit)
+static int inject(const struct rop *op, pid_t tid, mb_regs_t *orig,
+		  bool *at_insn, long nr, const unsigned long args[6],
+		  long *ret, int *sig, bool *at_exit)
 {
 	mb_regs_t regs = *orig;
 	enum stop_kind k;
 	int r, s;
 
-	mb_arch_set_call(&regs, op->insn, nr, args);
-	r = mb_arch_setregs(tid, &regs);
-	if (r)
-		return r == -ESRCH ? reap_gone(tid) : r;
+	if (!*at_insn) {
+		mb_arch_set_call(&regs, op->insn, nr, args);
+		r = mb_arch_setregs(tid, &regs);
+		if (r)
+			return r == -ESRCH ? reap_gone(tid) : r;
+	}
 	if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
 		return errno == ESRCH ? reap_gone(tid) : -errno;
 	k = wait_stop(tid, &s);
@@ -394,6 +406,23 @@ static int inject(const struct rop *op, pid_t tid, const mb_regs_t *orig,
 		*at_exit = false;
 		return MB_RETRY;
 	}
+#if MB_ARCH_RESTART_AT_ENTRY
+	if (*at_insn) {
+		*at_insn = false;
+		r = mb_arch_getregs(tid, &regs);
+		if (!r) {
+			mb_arch_entry_seen(orig, &regs);
+			mb_arch_set_entry_call(&regs, nr, args);
+			r = mb_arch_setregs(tid, &regs);
+		}
+		if (r) {
+			/* finish() skips the entered call and puts pc
+			 * back on the instruction. */
+			*at_exit = true;
+			return r == -ESRCH ? reap_gone(tid) : r;
+		}
+	}
+#endif
 	if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
 		return errno == ESRCH ? reap_gone(tid) : -errno;
 	k = wait_stop(tid, &s);
@@ -445,6 +474,9 @@ static int thread_begin(const struct rop *op, pid_t tid)
 		return r;
 	}
 	stats_begin(tid);
+#ifdef MB_ARCH_BEFORE_STOP
+	mb_arch_before_stop(op->pid, tid);
+#endif
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0) {
 		stats_end(tid);
 		return reap_gone(tid);
@@ -490,7 +522,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 	size_t bytes;
 	mb_regs_t orig;
 	enum stop_kind k;
-	bool group_stop, at_exit = false;
+	bool group_stop, at_exit = false, at_insn = false;
 	int sig, r, r2;
 	long ret;
 
@@ -531,14 +563,23 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 	r = mem_io(op->pid, scratch, buf, bytes, true);
 	if (r)
 		goto out_regs;
+#if MB_ARCH_RESTART_AT_ENTRY
+	{
+		unsigned char insn[MB_ARCH_INSN_LEN];
+
+		at_insn = mem_io(op->pid, mb_arch_pc(&orig), insn,
+				 sizeof(insn), false) == 0 &&
+			  !memcmp(insn, mb_arch_insn, sizeof(insn));
+	}
+#endif
 
 	if (job->get) {
 		memset(a, 0, sizeof(a));
 		a[0] = scratch;
 		a[1] = scratch + sizeof(unsigned long);
 		a[2] = op->save_bits + 1;
-		r = inject(op, tid, &orig, MB_ARCH_NR_GET_MEMPOLICY, a, &ret,
-			   &sig, &at_exit);
+		r = inject(op, tid, &orig, &at_insn, MB_ARCH_NR_GET_MEMPOLICY,
+			   a, &ret, &sig, &at_exit);
 		if (r)
 			goto out_mem;
 		if (ret < 0) {
@@ -553,8 +594,8 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 			a[1] = scratch + (1 + get_longs) * sizeof(unsigned long);
 			a[2] = job->set_bits + 1;
 		}
-		r = inject(op, tid, &orig, MB_ARCH_NR_SET_MEMPOLICY, a, &ret,
-			   &sig, &at_exit);
+		r = inject(op, tid, &orig, &at_insn, MB_ARCH_NR_SET_MEMPOLICY,
+			   a, &ret, &sig, &at_exit);
 		if (r)
 			goto out_mem;
 		job->set_ret = ret;

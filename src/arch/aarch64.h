@@ -1,21 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * aarch64 part of the remote engine (remote.c); see x86_64.h for the
- * contract.  Differences that matter:
+ * contract.  Differences that matter (all checked on Debian's 6.12 arm64
+ * kernel under qemu-system-aarch64, tests/vm/run-aarch64):
  *
  * - The syscall number lives in pt_regs->syscallno, outside the
  *   NT_PRSTATUS register set; it is read and written through the
  *   NT_ARM_SYSTEM_CALL regset.  x8 carries the number into "svc #0".
+ * - At syscall-entry and -exit stops the kernel shows x7 as 0 / 1 and
+ *   ignores writes to it; nothing here reads x7 at those stops.
  * - arm64 decides on a restart before the ptrace stops inside signal
  *   delivery: at such a stop an interrupted syscall already shows as
  *   pc = the svc instruction, x0 = its first argument again, and
- *   syscallno = -1.  Restoring the saved registers re-executes it; nothing
- *   needs the kernel's restart logic later, so mb_arch_restart_pending() is
- *   always false.  A call interrupted with -ERESTART_RESTARTBLOCK
- *   (nanosleep & co) thereby restarts from its beginning rather than
- *   through restart_syscall(2), as under a debugger.
- * - x0 is overwritten by the result, so a plain -EINTR (epoll_wait) cannot
- *   be turned back into a restart: mb_arch_eintr_on_stop() is false.
+ *   syscallno = -1.  Restoring those registers re-executes the call, so
+ *   mb_arch_restart_pending() is always false.  What is still to come after
+ *   the stop is the switch to restart_syscall(2) for -ERESTART_RESTARTBLOCK
+ *   (nanosleep & co): it happens only if the thread leaves that signal
+ *   delivery with pc unchanged.  MB_ARCH_RESTART_AT_ENTRY makes remote.c
+ *   do exactly that when pc points at an svc: the thread runs into the
+ *   entry stop of the call the kernel set up, that call is swapped for the
+ *   injected one, and the registers restored at the end carry the x8 seen
+ *   there (mb_arch_entry_seen()).  So an interrupted sleep goes on with the
+ *   time that was left, as it would without us.
+ * - x0 is both the first argument and the result, and pt_regs->orig_x0 is
+ *   not in any regset, so after a plain -EINTR (epoll_pwait & co) the first
+ *   argument is gone from the registers.  mb_arch_before_stop() reads it
+ *   from /proc/PID/task/TID/syscall while the thread is still blocked,
+ *   just before remote.c interrupts it; mb_arch_getregs() attaches it when
+ *   nr, x1-x5, sp and pc at the stop are those of that call.
  */
 #ifndef MEMBIND_ARCH_AARCH64_H
 #define MEMBIND_ARCH_AARCH64_H
@@ -23,9 +35,13 @@
 #include <asm/ptrace.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #ifndef NT_ARM_SYSTEM_CALL
 #define NT_ARM_SYSTEM_CALL 0x404
@@ -34,6 +50,10 @@
 typedef struct {
 	struct user_pt_regs r;
 	int syscallno;
+	/* Not registers: the first argument of the call the thread was
+	 * blocked in, from mb_arch_before_stop() (see above). */
+	bool x0_known;
+	unsigned long orig_x0;
 } mb_regs_t;
 
 #define MB_ARCH_NAME "aarch64"
@@ -49,12 +69,86 @@ static const unsigned char mb_arch_insn[MB_ARCH_INSN_LEN] = { 0x01, 0x00,
 
 #define MB_ARCH_NR_GET_MEMPOLICY 236
 #define MB_ARCH_NR_SET_MEMPOLICY 237
+#define MB_ARCH_NR_RESTART_SYSCALL 128
+
+/* remote.c: when the stopped thread's pc is at an svc, run it into that
+ * call's entry stop and inject there (see above). */
+#define MB_ARCH_RESTART_AT_ENTRY 1
+
+/* What /proc/PID/task/TID/syscall showed just before the stop.  At most
+ * two threads are between thread_begin() and their end at a time (the
+ * current one and the next); remote_lock serialises all users. */
+static struct mb_a64_blocked {
+	pid_t tid;
+	long nr;
+	unsigned long args[6], sp, pc;
+} mb_a64_blocked[2];
+static unsigned int mb_a64_blocked_next;
+
+/* Blocking calls that fail with a plain -EINTR when the thread is merely
+ * stopped by ptrace (see x86_64.h). */
+static inline bool mb_a64_eintr_call(long nr)
+{
+	switch (nr) {
+	case 22:  /* epoll_pwait (glibc's epoll_wait) */
+	case 441: /* epoll_pwait2 */
+	case 193: /* semop */
+	case 192: /* semtimedop */
+	case 137: /* rt_sigtimedwait */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static inline struct mb_a64_blocked *mb_a64_slot(pid_t tid)
+{
+	for (int i = 0; i < 2; i++)
+		if (mb_a64_blocked[i].tid == tid)
+			return &mb_a64_blocked[i];
+	return NULL;
+}
+
+/* Called for a seized thread just before PTRACE_INTERRUPT. */
+#define MB_ARCH_BEFORE_STOP 1
+static inline void mb_arch_before_stop(pid_t pid, pid_t tid)
+{
+	struct mb_a64_blocked *b = mb_a64_slot(tid), n;
+	char path[64], buf[256];
+	ssize_t len;
+	int fd;
+
+	if (!b) {
+		b = &mb_a64_blocked[mb_a64_blocked_next];
+		mb_a64_blocked_next ^= 1;
+	}
+	b->tid = tid;
+	b->nr = -1;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return;
+	buf[len] = '\0';
+	/* "NR ARG0 ... ARG5 SP PC", "-1 SP PC" or "running" */
+	if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx %lx %lx", &n.nr,
+		   &n.args[0], &n.args[1], &n.args[2], &n.args[3], &n.args[4],
+		   &n.args[5], &n.sp, &n.pc) != 9 ||
+	    !mb_a64_eintr_call(n.nr))
+		return;
+	n.tid = tid;
+	*b = n;
+}
 
 static inline int mb_arch_getregs(pid_t tid, mb_regs_t *r)
 {
 	struct iovec iov = { .iov_base = &r->r, .iov_len = sizeof(r->r) };
 	struct iovec sc = { .iov_base = &r->syscallno,
 			    .iov_len = sizeof(r->syscallno) };
+	const struct mb_a64_blocked *b;
 
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0)
 		return -errno;
@@ -62,6 +156,15 @@ static inline int mb_arch_getregs(pid_t tid, mb_regs_t *r)
 		return -EOPNOTSUPP; /* AArch32 task */
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_ARM_SYSTEM_CALL, &sc) < 0)
 		return -errno;
+	r->x0_known = false;
+	r->orig_x0 = 0;
+	b = mb_a64_slot(tid);
+	if (b && b->nr >= 0 && (long)r->r.regs[8] == b->nr &&
+	    r->r.pc == b->pc && r->r.sp == b->sp &&
+	    !memcmp(&r->r.regs[1], &b->args[1], 5 * sizeof(b->args[1]))) {
+		r->x0_known = true;
+		r->orig_x0 = b->args[0];
+	}
 	return 0;
 }
 
@@ -84,6 +187,11 @@ static inline unsigned long mb_arch_sp(const mb_regs_t *r)
 	return r->r.sp;
 }
 
+static inline unsigned long mb_arch_pc(const mb_regs_t *r)
+{
+	return r->r.pc;
+}
+
 static inline void mb_arch_set_call(mb_regs_t *r, unsigned long pc, long nr,
 				    const unsigned long a[6])
 {
@@ -92,6 +200,26 @@ static inline void mb_arch_set_call(mb_regs_t *r, unsigned long pc, long nr,
 	for (int i = 0; i < 6; i++)
 		r->r.regs[i] = a[i];
 	r->syscallno = -1; /* no restart handling on these */
+}
+
+/* At a syscall-entry stop: make the kernel run nr(a) instead of the call
+ * that was entered.  The arguments are read from x0-x5 after the stop. */
+static inline void mb_arch_set_entry_call(mb_regs_t *r, long nr,
+					  const unsigned long a[6])
+{
+	r->r.regs[8] = (unsigned long)nr;
+	for (int i = 0; i < 6; i++)
+		r->r.regs[i] = a[i];
+	r->syscallno = (int)nr;
+}
+
+/* orig was stopped with pc at an svc and has run into that call's entry
+ * stop with registers entry: keep the call the kernel set up there (x8 is
+ * restart_syscall after -ERESTART_RESTARTBLOCK).  Nothing else changes on
+ * that way, and x7 reads as 0 at the entry stop. */
+static inline void mb_arch_entry_seen(mb_regs_t *orig, const mb_regs_t *entry)
+{
+	orig->r.regs[8] = entry->r.regs[8];
 }
 
 /* Restore after an injected call stopped at syscall exit: the saved
@@ -120,15 +248,19 @@ static inline bool mb_arch_restart_pending(const mb_regs_t *r)
 	return false;
 }
 
+/* A plain -EINTR from one of the calls above, whose first argument is
+ * known: the thread stopped in signal delivery right after the call. */
 static inline bool mb_arch_eintr_on_stop(const mb_regs_t *r)
 {
-	(void)r;
-	return false;
+	return r->x0_known && r->syscallno == -1 &&
+	       mb_a64_eintr_call((long)r->r.regs[8]) &&
+	       (long)r->r.regs[0] == -EINTR;
 }
 
 static inline void mb_arch_rewind(mb_regs_t *r)
 {
-	(void)r;
+	r->r.regs[0] = r->orig_x0;
+	r->r.pc -= MB_ARCH_INSN_LEN;
 }
 
 #endif
