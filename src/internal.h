@@ -130,8 +130,6 @@ void mb_nodes_to_memblks(const struct mb_topo *t, const unsigned long *nodes,
 			 unsigned int nodebits, unsigned int len,
 			 unsigned long *memblks);
 
-#endif
-
 /* ---- policy.c: behaviors <-> kernel policies ---- */
 /* A kernel memory policy: what set_mempolicy()/mbind() take. */
 struct mb_kpol {
@@ -184,3 +182,5 @@ int mb_where_pagemap(const struct mb_topo *t, pid_t pid, void *const *pages,
 		     size_t count, int *memblk);
 /* Pages answered from the pagemap and pages left undecided, so far. */
 void mb_where_pagemap_stats(unsigned long *decided, unsigned long *undecided);
+
+#endif /* MEMBIND_INTERNAL_H */

@@ -56,6 +56,10 @@ static bool feat_supported(const struct mb_topo *t, int feat)
 	ret = mb_sys_mbind(p, (unsigned long)page, modes[feat], nodes,
 			   mb_kbits(t), 0);
 	munmap(p, (size_t)page);
+	/* Only EINVAL says the kernel lacks the mode; anything else (a
+	 * seccomp filter's EPERM, ENOMEM) is not worth caching. */
+	if (ret && ret != -EINVAL)
+		return false;
 	st = ret == 0 ? 1 : -1;
 	__atomic_store_n(&feat_state[feat], st, __ATOMIC_RELAXED);
 	return st > 0;

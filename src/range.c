@@ -102,63 +102,6 @@ static int stripes_fit(unsigned long nstripes)
 	return (uint64_t)maps + nstripes + 1 > max ? -ENOMEM : 0;
 }
 
-static int set_stripes(const struct mb_topo *t, uintptr_t start, size_t length,
-		       unsigned int len, const unsigned long *mask,
-		       unsigned long behavior, unsigned int mflags)
-{
-	unsigned int order = MEMBIND_STRIPE_ORDER(behavior);
-	unsigned long ss, nstripes, nodes[MB_LONGS(MB_MAX_NODES)];
-	unsigned int nmask = mb_weight(mask, len), m = 0;
-	struct stripe_rec *rec;
-	int ret = 0;
-
-	if (!order)
-		order = MEMBIND_STRIPE_DEFAULT_ORDER;
-	ss = 1UL << order;
-	if (ss < page_size())
-		return -EINVAL;
-	nstripes = (length + ss - 1) / ss;
-	if (nstripes > 1) {
-		ret = stripes_fit(nstripes);
-		if (ret)
-			return ret;
-	}
-	rec = calloc(1, sizeof(*rec));
-	if (!rec)
-		return -ENOMEM;
-	for (unsigned long i = 0; i < nstripes; i++) {
-		uintptr_t a = start + i * ss;
-		size_t l = length - i * ss < ss ? length - i * ss : ss;
-
-		m = i % nmask == 0 ? mb_next(mask, len, 0) :
-				     mb_next(mask, len, m + 1);
-		memset(nodes, 0, sizeof(nodes));
-		mb_set(nodes, (unsigned)t->memblk_node[m]);
-		ret = mb_sys_mbind((void *)a, l, MB_MPOL_BIND, nodes,
-				   mb_kbits(t), mflags);
-		if (ret) {
-			/* Undo: the range goes back to following the thread
-			 * policy (its own policy before could have been any
-			 * mix; see mem_setbinding_range(3)). */
-			mb_sys_mbind((void *)start, length, MB_MPOL_DEFAULT,
-				     NULL, 0, 0);
-			free(rec);
-			return ret;
-		}
-	}
-	rec->base = rec->lo = start;
-	rec->hi = start + length;
-	rec->order = order;
-	rec->len = len;
-	memcpy(rec->mask, mask, MB_LONGS(len) * sizeof(long));
-	pthread_mutex_lock(&stripe_lock);
-	ret = stripes_forget(rec->lo, rec->hi);
-	rec->next = stripes;
-	stripes = rec;
-	pthread_mutex_unlock(&stripe_lock);
-	return ret;
-}
-
 /* Pages of [start, start + length) that are not on a node of nodes: 0, a
  * count, or -errno.  (MPOL_MF_STRICT alone would change the policy and then
  * report -EIO; we must report without changing anything.) */
@@ -189,6 +132,121 @@ static long nonconforming(uintptr_t start, size_t length,
 	return bad;
 }
 
+/* Is all of [start, end) mapped?  A stripe over a hole would fail half
+ * way; the kernel checks a whole range before it changes anything, and
+ * so must we. */
+static int range_mapped(uintptr_t start, uintptr_t end)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "re");
+	uintptr_t covered = start;
+
+	if (!f)
+		return -errno;
+	while (covered < end && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		if (lo > covered)
+			break; /* a hole before the next mapping */
+		if (hi > covered)
+			covered = hi;
+	}
+	fclose(f);
+	return covered >= end ? 0 : -EFAULT;
+}
+
+static int set_stripes(const struct mb_topo *t, uintptr_t start, size_t length,
+		       unsigned int len, const unsigned long *mask,
+		       unsigned long behavior, unsigned int mflags)
+{
+	unsigned int order = MEMBIND_STRIPE_ORDER(behavior);
+	unsigned long ss, nstripes, nodes[MB_LONGS(MB_MAX_NODES)];
+	unsigned long old_nodes[MB_LONGS(MB_MAX_NODES)];
+	unsigned int nmask = mb_weight(mask, len), m = 0;
+	bool strict = (behavior & MEMBIND_STRICT) &&
+		      !(behavior & MEMBIND_MOVE);
+	struct stripe_rec *rec;
+	int ret = 0, old_mode;
+
+	if (!order)
+		order = MEMBIND_STRIPE_DEFAULT_ORDER;
+	ss = 1UL << order;
+	if (ss < page_size())
+		return -EINVAL;
+	nstripes = (length + ss - 1) / ss;
+	if (nstripes > 1) {
+		ret = stripes_fit(nstripes);
+		if (ret)
+			return ret;
+	}
+	ret = range_mapped(start, start + length);
+	if (ret)
+		return ret;
+	/* STRICT without MOVE: every stripe's pages on its own memblk, or
+	 * -EIO before anything changes. */
+	for (unsigned long i = 0; strict && i < nstripes; i++) {
+		uintptr_t a = start + i * ss;
+		size_t l = length - i * ss < ss ? length - i * ss : ss;
+		long bad;
+
+		m = i % nmask == 0 ? mb_next(mask, len, 0) :
+				     mb_next(mask, len, m + 1);
+		memset(nodes, 0, sizeof(nodes));
+		mb_set(nodes, (unsigned)t->memblk_node[m]);
+		bad = nonconforming(a, l, nodes, mb_kbits(t));
+		if (bad)
+			return bad < 0 ? (int)bad : -EIO;
+	}
+	/* What to give the range back if a stripe fails after all. */
+	memset(old_nodes, 0, sizeof(old_nodes));
+	ret = mb_sys_get_mempolicy(&old_mode, old_nodes, mb_kbits(t),
+				   (void *)start, MPOL_F_ADDR);
+	if (ret)
+		return ret;
+	rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
+	for (unsigned long i = 0; i < nstripes; i++) {
+		uintptr_t a = start + i * ss;
+		size_t l = length - i * ss < ss ? length - i * ss : ss;
+
+		m = i % nmask == 0 ? mb_next(mask, len, 0) :
+				     mb_next(mask, len, m + 1);
+		memset(nodes, 0, sizeof(nodes));
+		mb_set(nodes, (unsigned)t->memblk_node[m]);
+		ret = mb_sys_mbind((void *)a, l, MB_MPOL_BIND, nodes,
+				   mb_kbits(t), mflags);
+		if (ret) {
+			/* Undo: the range gets back the binding its start
+			 * had (exact when the range had one binding before;
+			 * see mem_setbinding_range(3)). */
+			mb_sys_mbind((void *)start, length, old_mode,
+				     old_mode == MB_MPOL_DEFAULT ? NULL :
+								  old_nodes,
+				     old_mode == MB_MPOL_DEFAULT ? 0 :
+								  mb_kbits(t),
+				     0);
+			free(rec);
+			return ret;
+		}
+	}
+	rec->base = rec->lo = start;
+	rec->hi = start + length;
+	rec->order = order;
+	rec->len = len;
+	memcpy(rec->mask, mask, MB_LONGS(len) * sizeof(long));
+	if (len % MB_BPL) /* only the caller's len bits */
+		rec->mask[len / MB_BPL] &= (1UL << (len % MB_BPL)) - 1;
+	pthread_mutex_lock(&stripe_lock);
+	ret = stripes_forget(rec->lo, rec->hi);
+	rec->next = stripes;
+	stripes = rec;
+	pthread_mutex_unlock(&stripe_lock);
+	return ret;
+}
+
 MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
 				   const unsigned long *mask,
 				   unsigned long behavior)
@@ -213,9 +271,17 @@ MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
 		return ret;
 	if (behavior & MEMBIND_MOVE)
 		mflags |= MB_MPOL_MF_MOVE;
-	if ((behavior & MEMBIND_STRICT) && !(behavior & MEMBIND_MOVE) &&
-	    mb_weight(k.nodes, (unsigned)k.nbits)) {
-		long bad = nonconforming(start, length, k.nodes, k.nbits);
+	if (!mb_weight(k.nodes, (unsigned)k.nbits)) {
+		/* DEFAULT, or FIRST_TOUCH anywhere: every page conforms,
+		 * and there is nothing to move. */
+		mflags = 0;
+	} else if ((behavior & MEMBIND_STRICT) &&
+		   !(behavior & MEMBIND_MOVE)) {
+		/* For stripes, set_stripes() checks each stripe. */
+		long bad = scheme == MEMBIND_STRIPE ?
+				   0 :
+				   nonconforming(start, length, k.nodes,
+						 k.nbits);
 
 		if (bad)
 			return bad < 0 ? (int)bad : -EIO;

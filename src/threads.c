@@ -38,7 +38,7 @@ enum { OP_SET, OP_GET, OP_RESTORE };
 
 struct slot {
 	pid_t tid;
-	int state;  /* 0 waiting, 1 done, 2 gone (thread exited) */
+	int state;  /* 0 waiting, 1 done, 2 gone (thread exited), 3 running */
 	int result; /* of the set, 0 or -errno */
 	int old_mode;
 	unsigned long *old_nodes;
@@ -47,7 +47,7 @@ struct slot {
 
 struct bcast {
 	int op;
-	unsigned int tag; /* generation, so stale signals are ignored */
+	uint32_t tag; /* generation, so stale signals are ignored */
 	const struct mb_kpol *k;
 	unsigned long nbits;
 	struct slot *slots;
@@ -55,13 +55,14 @@ struct bcast {
 	int done; /* futex */
 };
 
-#define TAG_BITS 11
-#define IDX_BITS 20
+/* The signal's value: the round's tag in the high 32 bits, the slot in
+ * the low 32, so that a signal left queued from an old round never
+ * matches a new one. */
 
 static pthread_mutex_t bcast_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bcast *bcast_cur;
 static int bcast_in_handler;
-static unsigned int bcast_gen;
+static uint32_t bcast_gen;
 static int bcast_signo;
 
 static pid_t my_tid(void)
@@ -79,12 +80,17 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	__atomic_add_fetch(&bcast_in_handler, 1, __ATOMIC_SEQ_CST);
 	b = __atomic_load_n(&bcast_cur, __ATOMIC_SEQ_CST);
 	if (b && si->si_code == SI_QUEUE && si->si_pid == getpid()) {
-		unsigned int v = (unsigned int)si->si_value.sival_int;
-		unsigned int idx = v & ((1u << IDX_BITS) - 1);
-		struct slot *s = &b->slots[idx];
+		uint64_t v = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
+		uint32_t idx = (uint32_t)v;
+		struct slot *s = &b->slots[idx < (uint32_t)b->nslots ? idx : 0];
+		int zero = 0;
 
-		if (v >> IDX_BITS == b->tag && idx < (unsigned)b->nslots &&
-		    s->tid == my_tid() && !s->state) {
+		/* Claim the slot: the sender may be marking it gone. */
+		if ((uint32_t)(v >> 32) == b->tag && idx < (uint32_t)b->nslots &&
+		    s->tid == my_tid() &&
+		    __atomic_compare_exchange_n(&s->state, &zero, 3, false,
+						__ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
 			if (b->op == OP_RESTORE) {
 				s->result = mb_sys_set_mempolicy(
 					s->old_mode, s->old_nodes, b->nbits);
@@ -112,8 +118,16 @@ static int install_handler(void)
 	struct sigaction sa = {0}, old;
 	const char *env;
 
-	if (bcast_signo)
-		return 0;
+	if (bcast_signo) {
+		/* Still ours?  The application may have changed it since. */
+		if (sigaction(bcast_signo, NULL, &old))
+			return -errno;
+		if ((old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_signal)
+			return 0;
+		if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
+			return -EBUSY;
+		goto install; /* reset to the default: take it again */
+	}
 	env = getenv("MEMBIND_SIGNAL");
 	bcast_signo = env && *env ? atoi(env) : SIGRTMAX - 2;
 	if (bcast_signo < SIGRTMIN || bcast_signo > SIGRTMAX) {
@@ -128,6 +142,7 @@ static int install_handler(void)
 		bcast_signo = 0;
 		return -EBUSY; /* the application owns this signal */
 	}
+install:
 	sa.sa_sigaction = on_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&sa.sa_mask);
@@ -142,7 +157,7 @@ err:
 /* Is the signal blocked in thread tid?  (SigBlk in its status file.) */
 static bool blocks_signal(pid_t tid)
 {
-	char buf[4096];
+	char buf[MB_FILE_MAX]; /* Groups: lines can be long */
 	unsigned long long blk = 0;
 	const char *p;
 	int len = mb_read_file("/proc/self/task", buf, sizeof(buf), "%d/status",
@@ -221,8 +236,8 @@ static bool thread_gone(pid_t tid)
 	int len = mb_read_file("/proc/self/task", buf, sizeof(buf), "%d/stat",
 			       (int)tid);
 
-	if (len < 0)
-		return true;
+	if (len < 0) /* other errors (EMFILE, ENOMEM) prove nothing */
+		return len == -ENOENT || len == -ESRCH;
 	/* The state follows the last ')' (the name may hold one). */
 	st = strrchr(buf, ')');
 	return !st || st[1] != ' ' || st[2] == 'Z' || st[2] == 'X';
@@ -239,7 +254,7 @@ static int run_round(struct bcast *b)
 	long t0 = now_ns();
 	int sent = 0, gone = 0, ret = 0;
 
-	b->tag = (++bcast_gen) & ((1u << TAG_BITS) - 1);
+	b->tag = ++bcast_gen;
 	__atomic_store_n(&b->done, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&bcast_cur, b, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < b->nslots; i++) {
@@ -249,7 +264,8 @@ static int run_round(struct bcast *b)
 		si.si_code = SI_QUEUE;
 		si.si_pid = getpid();
 		si.si_uid = getuid();
-		si.si_value.sival_int = (int)(b->tag << IDX_BITS | (unsigned)i);
+		si.si_value.sival_ptr =
+			(void *)(uintptr_t)((uint64_t)b->tag << 32 | (uint32_t)i);
 		if (syscall(SYS_rt_tgsigqueueinfo, getpid(), b->slots[i].tid,
 			    bcast_signo, &si)) {
 			if (errno != ESRCH) {
@@ -382,13 +398,14 @@ static void restore_newcomers(pid_t **known, int *nknown, int mode,
 		if (n <= 0)
 			return;
 		k2 = realloc(*known, (size_t)(*nknown + n) * sizeof(**known));
+		if (k2)
+			*known = k2; /* the old block may be gone: keep the new */
 		if (!k2 || applied_grow(&a, n)) {
 			free(tids);
 			free(a.slots);
 			free(a.nodes);
 			return;
 		}
-		*known = k2;
 		for (int i = 0; i < n; i++) {
 			a.slots[i].tid = tids[i];
 			a.slots[i].state = 0;
@@ -408,7 +425,7 @@ int mb_threads_set(const struct mb_kpol *k)
 	struct applied a = {.words = MB_LONGS(k->nbits)};
 	unsigned long self_old[MB_LONGS(MB_MAX_NODES)];
 	pid_t self = my_tid(), *known = NULL;
-	int self_mode, nknown = 1, ret, rounds = 0;
+	int self_mode, nknown = 1, ret, rounds = 0, first_round = -1;
 
 	pthread_mutex_lock(&bcast_lock);
 	known = malloc(sizeof(*known));
@@ -460,6 +477,8 @@ int mb_threads_set(const struct mb_kpol *k)
 		}
 		free(tids);
 		a.n += n;
+		if (first_round < 0)
+			first_round = n;
 		b.slots = a.slots + base;
 		b.nslots = n;
 		ret = run_round(&b);
@@ -470,6 +489,16 @@ int mb_threads_set(const struct mb_kpol *k)
 			break;
 	}
 	if (ret) {
+		/* Threads of later rounds were born during the call, from a
+		 * creator that may already have had the new binding: what
+		 * they saved as old may be the new one.  They get the
+		 * caller's old binding, as the process had it. */
+		for (int i = first_round < 0 ? a.n : first_round; i < a.n;
+		     i++) {
+			a.slots[i].old_mode = self_mode;
+			memcpy(a.slots[i].old_nodes, self_old,
+			       a.words * sizeof(long));
+		}
 		roll_back(&a, 0, a.n, k->nbits);
 		mb_sys_set_mempolicy(self_mode, self_old, k->nbits);
 		restore_newcomers(&known, &nknown, self_mode, self_old,

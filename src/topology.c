@@ -808,7 +808,7 @@ static int cmp_u64(const void *a, const void *b)
 
 MB_EXPORT int memblk_extents(int memblk, struct memblk_extent *out, int max)
 {
-	const char *root = sysfs_root();
+	const char *root;
 	uint64_t bs = 0, *ids = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -821,6 +821,7 @@ MB_EXPORT int memblk_extents(int memblk, struct memblk_extent *out, int max)
 		return -EINVAL;
 	if (memblk < 0 || memblk >= t->nmemblks)
 		return -ENOENT;
+	root = t->root ? t->root : "/sys"; /* the snapshot's, not the env's */
 	len = mb_read_file(root, buf, sizeof(buf),
 			   "devices/system/memory/block_size_bytes");
 	if (len < 0)
