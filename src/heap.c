@@ -1,0 +1,955 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A heap per memblk for small objects.
+ *
+ * Each memblk has an arena of 2 MiB chunks, aligned to their size, bound to
+ * the memblk (HARD, or SOFT) and populated before the first object is handed
+ * out, so that a full memblk is a NULL return and never the OOM killer (see
+ * mb_populate_bound()).  A chunk is cut into 64 KiB slabs; slab 0 holds the
+ * chunk header, with the descriptors of all slabs, so an object finds its
+ * slab by aligning its address down to the chunk.  Each slab serves one size
+ * class and is owned by one thread cache (one per thread per memblk):
+ *
+ *  - the owner allocates from slab->free and frees into slab->local_free
+ *    without a lock or an atomic instruction;
+ *  - any other thread pushes the object on slab->thread_free, a lock-free
+ *    list that only the owner empties (the object goes home to its slab);
+ *  - a thread that exits abandons its slabs to the arena, where another
+ *    thread adopts them when it needs a slab of that class.
+ *
+ * The arena's lock is taken only to get or return a whole slab.  Objects
+ * above SMALL_MAX are buffers of their own (alloc.c), bound the same way.
+ * A two-level bitmap of chunk addresses tells the two kinds apart.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "alloc.h"
+#include "internal.h"
+
+#define CHUNK_SHIFT 21
+#define CHUNK_SIZE (1UL << CHUNK_SHIFT)
+#define SLAB_SHIFT 16
+#define SLAB_SIZE (1UL << SLAB_SHIFT)
+#define NSLABS (CHUNK_SIZE / SLAB_SIZE) /* slab 0 is the header */
+#define ALL_SLABS ((uint32_t)(((uint64_t)1 << NSLABS) - 2))
+#define SMALL_MAX 16384UL
+#define CHUNK_MAGIC 0x6d656d626c6b6870ULL
+#define NCLASSES 36
+/* Empty chunks an arena keeps rather than unmap. */
+#define KEEP_EMPTY 1
+/* Full slabs a thread looks at for remote frees before it takes a new one. */
+#define FULL_SCAN 8
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+struct tcache;
+
+struct slab {
+	void *free;       /* owner: objects to hand out */
+	void *local_free; /* owner: objects it freed */
+	void *thread_free; /* others push, the owner takes all (atomic) */
+	struct tcache *owner; /* NULL: free in the arena or abandoned */
+	struct slab *prev, *next; /* owner's lists; arena's abandoned list */
+	char *start;
+	uint32_t size;     /* object size */
+	uint32_t capacity; /* objects in the slab */
+	uint32_t carved;   /* objects cut from the slab so far */
+	uint32_t used;     /* handed out and not yet freed as far as known */
+	uint8_t cls;
+	bool full;         /* on the owner's full list */
+};
+
+struct chunk {
+	uint64_t magic;
+	struct arena *arena;
+	struct chunk *next_free; /* arena's chunks with free slabs */
+	uint32_t free_mask;      /* slabs free in the arena */
+	bool listed;
+	struct slab slabs[NSLABS];
+};
+
+struct counters {
+	uint64_t alloc_bytes, free_bytes, allocs, frees;
+};
+
+struct arena {
+	pthread_mutex_t lock;
+	int memblk;
+	unsigned long behavior, flags; /* for chunks mapped from now on */
+	struct chunk *free_chunks;
+	uint64_t chunks, empty_chunks;
+	struct slab *abandoned[NCLASSES];
+	struct tcache *tcaches; /* every live thread cache, for statistics */
+	struct counters retired; /* of thread caches that are gone */
+	uint64_t large_bytes, large_objects; /* atomic */
+	uint64_t large_allocs, large_frees;  /* atomic */
+};
+
+struct tcache {
+	struct arena *arena;
+	struct slab *active[NCLASSES]; /* slabs with objects, head first */
+	struct slab *fulls[NCLASSES];  /* slabs found without */
+	struct counters st; /* written by the owner alone */
+	struct tcache *prev, *next;
+};
+
+struct tls {
+	unsigned int n;
+	struct tcache *tc[];
+};
+
+/* ---- size classes: 16-byte steps to 128, then 4 per doubling ---- */
+static uint32_t class_size[NCLASSES];
+static uint8_t class_of16[SMALL_MAX / 16 + 1]; /* by (size + 15) / 16 */
+
+static void classes_init(void)
+{
+	unsigned int c = 0;
+
+	for (uint32_t s = 16; s <= 128; s += 16)
+		class_size[c++] = s;
+	for (uint32_t p = 128; p < SMALL_MAX; p *= 2)
+		for (uint32_t q = 1; q <= 4; q++)
+			class_size[c++] = p + q * p / 4;
+	c = 0;
+	for (size_t i = 0; i <= SMALL_MAX / 16; i++) {
+		while (class_size[c] < i * 16)
+			c++;
+		class_of16[i] = (uint8_t)c;
+	}
+}
+
+static inline unsigned int size_class(size_t size)
+{
+	return class_of16[(size + 15) >> 4];
+}
+
+/* ---- which 2 MiB units are chunks: a two-level bitmap ---- */
+#define L1_BITS 10
+#define L2_BITS (47 - CHUNK_SHIFT - L1_BITS)
+static unsigned long *chunkmap[1 << L1_BITS];
+static pthread_mutex_t chunkmap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool chunkmap_test(uintptr_t c)
+{
+	uintptr_t i = c >> CHUNK_SHIFT;
+	unsigned long *leaf;
+
+	if (c >> 47)
+		return false;
+	leaf = __atomic_load_n(&chunkmap[i >> L2_BITS], __ATOMIC_ACQUIRE);
+	if (!leaf)
+		return false;
+	i &= (1UL << L2_BITS) - 1;
+	return (__atomic_load_n(&leaf[i / MB_BPL], __ATOMIC_ACQUIRE) >>
+		(i % MB_BPL)) & 1;
+}
+
+static int chunkmap_set(uintptr_t c, bool on)
+{
+	uintptr_t i = c >> CHUNK_SHIFT;
+	unsigned long *leaf, bit;
+
+	if (c >> 47)
+		return -ENOMEM; /* above the 47-bit space: not ours to track */
+	pthread_mutex_lock(&chunkmap_lock);
+	leaf = chunkmap[i >> L2_BITS];
+	if (!leaf) {
+		leaf = calloc(MB_LONGS(1UL << L2_BITS), sizeof(long));
+		if (!leaf) {
+			pthread_mutex_unlock(&chunkmap_lock);
+			return -ENOMEM;
+		}
+		__atomic_store_n(&chunkmap[i >> L2_BITS], leaf,
+				 __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&chunkmap_lock);
+	i &= (1UL << L2_BITS) - 1;
+	bit = 1UL << (i % MB_BPL);
+	if (on)
+		__atomic_fetch_or(&leaf[i / MB_BPL], bit, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(&leaf[i / MB_BPL], ~bit, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static inline struct chunk *chunk_of(const void *p)
+{
+	return (struct chunk *)((uintptr_t)p & ~(CHUNK_SIZE - 1));
+}
+
+static inline struct slab *slab_of(struct chunk *c, const void *p)
+{
+	return &c->slabs[((uintptr_t)p >> SLAB_SHIFT) & (NSLABS - 1)];
+}
+
+/* ---- arenas ---- */
+static struct arena *arenas[MB_MAX_NODES];
+static pthread_mutex_t arenas_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t heap_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tls_key;
+static __thread struct tls *tls __attribute__((tls_model("initial-exec")));
+
+static void tls_destroy(void *arg);
+
+static void heap_init(void)
+{
+	classes_init();
+	pthread_key_create(&tls_key, tls_destroy);
+}
+
+/* The memblk is one this process may bind to: 0, or -EINVAL. */
+static int check_memblk(int memblk)
+{
+	const struct mb_topo *t;
+	int err = 0;
+
+	t = mb_topo_live(&err);
+	if (!t)
+		return err;
+	if (memblk < 0 || memblk >= t->nmemblks ||
+	    !mb_test(t->allowed, (unsigned int)memblk))
+		return -EINVAL;
+	return 0;
+}
+
+static struct arena *arena_get(int memblk, int *err)
+{
+	struct arena *a;
+
+	if (memblk >= 0 && memblk < MB_MAX_NODES) {
+		a = __atomic_load_n(&arenas[memblk], __ATOMIC_ACQUIRE);
+		if (a)
+			return a;
+	}
+	*err = check_memblk(memblk);
+	if (*err)
+		return NULL;
+	pthread_once(&heap_once, heap_init);
+	pthread_mutex_lock(&arenas_lock);
+	a = arenas[memblk];
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (a) {
+			pthread_mutex_init(&a->lock, NULL);
+			a->memblk = memblk;
+			a->behavior = MEMBIND_HARD;
+			__atomic_store_n(&arenas[memblk], a, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&arenas_lock);
+	if (!a)
+		*err = -ENOMEM;
+	return a;
+}
+
+static void arena_mask(const struct arena *a, unsigned long *mask)
+{
+	memset(mask, 0, MB_LONGS(a->memblk + 1) * sizeof(long));
+	mb_set(mask, (unsigned int)a->memblk);
+}
+
+/* Map, bind and populate a chunk.  Called with a->lock held. */
+static struct chunk *chunk_new(struct arena *a, int *err)
+{
+	unsigned long mask[MB_LONGS(MB_MAX_NODES)];
+	uintptr_t base, lo;
+	struct chunk *c;
+	void *p;
+	int ret;
+
+	p = mmap(NULL, 2 * CHUNK_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		*err = -errno;
+		return NULL;
+	}
+	base = (uintptr_t)p;
+	lo = (base + CHUNK_SIZE - 1) & ~(CHUNK_SIZE - 1);
+	if (lo > base)
+		munmap(p, lo - base);
+	munmap((void *)(lo + CHUNK_SIZE), base + CHUNK_SIZE - lo);
+	c = (struct chunk *)lo;
+	arena_mask(a, mask);
+	if (a->flags & MEMBLK_HEAP_NOPOPULATE)
+		ret = mem_setbinding_range(c, CHUNK_SIZE, (unsigned)a->memblk + 1,
+					   mask, a->behavior);
+	else
+		ret = mb_populate_bound(c, CHUNK_SIZE, (unsigned)a->memblk + 1,
+					mask, a->behavior);
+	if (!ret)
+		ret = chunkmap_set(lo, true);
+	if (ret) {
+		munmap(c, CHUNK_SIZE);
+		*err = ret;
+		return NULL;
+	}
+	c->magic = CHUNK_MAGIC;
+	c->arena = a;
+	c->free_mask = ALL_SLABS;
+	c->listed = true;
+	c->next_free = a->free_chunks;
+	a->free_chunks = c;
+	a->chunks++;
+	a->empty_chunks++;
+	return c;
+}
+
+static void chunk_unlist(struct arena *a, struct chunk *c)
+{
+	struct chunk **pp;
+
+	for (pp = &a->free_chunks; *pp; pp = &(*pp)->next_free) {
+		if (*pp == c) {
+			*pp = c->next_free;
+			break;
+		}
+	}
+	c->listed = false;
+}
+
+/* A free slab for class cls, owned by tc from now on. */
+static struct slab *slab_take(struct tcache *tc, unsigned int cls, int *err)
+{
+	struct arena *a = tc->arena;
+	struct slab *s;
+	struct chunk *c;
+	unsigned int i;
+
+	pthread_mutex_lock(&a->lock);
+	s = a->abandoned[cls];
+	if (s) {
+		a->abandoned[cls] = s->next;
+		pthread_mutex_unlock(&a->lock);
+		s->prev = s->next = NULL;
+		s->full = false;
+		__atomic_store_n(&s->owner, tc, __ATOMIC_RELEASE);
+		return s;
+	}
+	c = a->free_chunks;
+	if (!c)
+		c = chunk_new(a, err);
+	if (!c) {
+		pthread_mutex_unlock(&a->lock);
+		return NULL;
+	}
+	if (c->free_mask == ALL_SLABS)
+		a->empty_chunks--;
+	i = (unsigned int)__builtin_ctz(c->free_mask);
+	c->free_mask &= ~(1U << i);
+	if (!c->free_mask)
+		chunk_unlist(a, c);
+	pthread_mutex_unlock(&a->lock);
+
+	s = &c->slabs[i];
+	memset(s, 0, sizeof(*s));
+	s->start = (char *)c + (size_t)i * SLAB_SIZE;
+	s->size = class_size[cls];
+	s->capacity = (uint32_t)(SLAB_SIZE / s->size);
+	s->cls = (uint8_t)cls;
+	__atomic_store_n(&s->owner, tc, __ATOMIC_RELEASE);
+	return s;
+}
+
+/* Give an empty slab back to its chunk; unmap the chunk if it is empty
+ * and the arena keeps enough others. */
+static void slab_return(struct arena *a, struct slab *s)
+{
+	struct chunk *c = chunk_of(s);
+	unsigned int i = (unsigned int)(s - c->slabs);
+	bool unmap = false;
+
+	__atomic_store_n(&s->owner, NULL, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&a->lock);
+	c->free_mask |= 1U << i;
+	if (!c->listed) {
+		c->listed = true;
+		c->next_free = a->free_chunks;
+		a->free_chunks = c;
+	}
+	if (c->free_mask == ALL_SLABS) {
+		if (a->empty_chunks >= KEEP_EMPTY) {
+			chunk_unlist(a, c);
+			a->chunks--;
+			unmap = true;
+		} else {
+			a->empty_chunks++;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (unmap) {
+		chunkmap_set((uintptr_t)c, false);
+		c->magic = 0;
+		munmap(c, CHUNK_SIZE);
+	}
+}
+
+/* ---- thread caches ---- */
+/* The owner's lists are circular, so that the full list can rotate. */
+static void list_remove(struct slab **head, struct slab *s)
+{
+	if (s->next == s) {
+		*head = NULL;
+	} else {
+		s->prev->next = s->next;
+		s->next->prev = s->prev;
+		if (*head == s)
+			*head = s->next;
+	}
+	s->prev = s->next = NULL;
+}
+
+static void list_push(struct slab **head, struct slab *s)
+{
+	if (!*head) {
+		s->next = s->prev = s;
+	} else {
+		s->next = *head;
+		s->prev = (*head)->prev;
+		s->prev->next = s;
+		(*head)->prev = s;
+	}
+	*head = s;
+}
+
+static struct tcache *tcache_get(int memblk, int *err)
+{
+	struct tls *t = tls;
+	struct tcache *tc;
+	struct arena *a;
+
+	if (likely(t && (unsigned int)memblk < t->n && t->tc[memblk]))
+		return t->tc[memblk];
+	a = arena_get(memblk, err);
+	if (!a)
+		return NULL;
+	if (!t || (unsigned int)memblk >= t->n) {
+		unsigned int n = (unsigned int)memblk + 1, old = t ? t->n : 0;
+		struct tls *nt;
+
+		if (n < 8)
+			n = 8;
+		nt = realloc(t, sizeof(*t) + n * sizeof(t->tc[0]));
+		if (!nt) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		memset(&nt->tc[old], 0, (n - old) * sizeof(nt->tc[0]));
+		nt->n = n;
+		tls = t = nt;
+		pthread_setspecific(tls_key, t);
+	}
+	tc = calloc(1, sizeof(*tc));
+	if (!tc) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	tc->arena = a;
+	pthread_mutex_lock(&a->lock);
+	tc->next = a->tcaches;
+	if (a->tcaches)
+		a->tcaches->prev = tc;
+	a->tcaches = tc;
+	pthread_mutex_unlock(&a->lock);
+	t->tc[memblk] = tc;
+	return tc;
+}
+
+static inline void stat_add(uint64_t *c, uint64_t v)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v,
+			 __ATOMIC_RELAXED);
+}
+
+/* Take the objects other threads freed into s; returns how many. */
+static uint32_t slab_collect(struct slab *s)
+{
+	void *list, *last;
+	uint32_t n = 1;
+
+	if (!__atomic_load_n(&s->thread_free, __ATOMIC_RELAXED))
+		return 0;
+	list = __atomic_exchange_n(&s->thread_free, NULL, __ATOMIC_ACQUIRE);
+	if (!list)
+		return 0;
+	for (last = list; *(void **)last; last = *(void **)last)
+		n++;
+	*(void **)last = s->free;
+	s->free = list;
+	s->used -= n;
+	return n;
+}
+
+/* Find s something to hand out; false if it is full. */
+static bool slab_refill(struct slab *s)
+{
+	if (s->free)
+		return true;
+	if (s->local_free) {
+		s->free = s->local_free;
+		s->local_free = NULL;
+		return true;
+	}
+	if (slab_collect(s))
+		return true;
+	if (s->carved < s->capacity) {
+		/* Cut up to 64 objects at a time: a fresh slab costs no
+		 * walk over all of it. */
+		uint32_t k = s->capacity - s->carved;
+		char *o = s->start + (size_t)s->carved * s->size;
+
+		if (k > 64)
+			k = 64;
+		for (uint32_t j = 0; j + 1 < k; j++)
+			*(void **)(o + (size_t)j * s->size) =
+				o + (size_t)(j + 1) * s->size;
+		*(void **)(o + (size_t)(k - 1) * s->size) = NULL;
+		s->free = o;
+		s->carved += k;
+		return true;
+	}
+	return false;
+}
+
+static void *alloc_slow(struct tcache *tc, unsigned int cls, int *err)
+{
+	struct slab *s;
+
+	/* Allocations come from the head of the active list; a head with
+	 * nothing left moves to the full list. */
+	while ((s = tc->active[cls])) {
+		if (slab_refill(s))
+			goto found;
+		list_remove(&tc->active[cls], s);
+		s->full = true;
+		list_push(&tc->fulls[cls], s);
+	}
+	/* Full slabs that other threads have freed into: a few at a time,
+	 * the list turning so that each gets its turn. */
+	for (int i = 0; i < FULL_SCAN && (s = tc->fulls[cls]); i++) {
+		if (slab_collect(s)) {
+			list_remove(&tc->fulls[cls], s);
+			s->full = false;
+			list_push(&tc->active[cls], s);
+			goto found;
+		}
+		tc->fulls[cls] = s->next;
+	}
+	s = slab_take(tc, cls, err);
+	if (!s)
+		return NULL;
+	slab_collect(s); /* an adopted slab */
+	if (!slab_refill(s)) { /* adopted, and still full */
+		s->full = true;
+		list_push(&tc->fulls[cls], s);
+		return alloc_slow(tc, cls, err);
+	}
+	list_push(&tc->active[cls], s);
+found:
+	{
+		void *p = s->free;
+
+		s->free = *(void **)p;
+		s->used++;
+		stat_add(&tc->st.alloc_bytes, s->size);
+		stat_add(&tc->st.allocs, 1);
+		return p;
+	}
+}
+
+static inline void *alloc_class(struct tcache *tc, unsigned int cls,
+				int *err)
+{
+	struct slab *s = tc->active[cls];
+	void *p;
+
+	if (unlikely(!s || !s->free))
+		return alloc_slow(tc, cls, err);
+	p = s->free;
+	s->free = *(void **)p;
+	s->used++;
+	stat_add(&tc->st.alloc_bytes, s->size);
+	stat_add(&tc->st.allocs, 1);
+	return p;
+}
+
+/* Objects above SMALL_MAX: buffers of their own. */
+static void *alloc_large(size_t size, size_t align, int memblk, int *err)
+{
+	unsigned long mask[MB_LONGS(MB_MAX_NODES)];
+	struct mem_alloc_opts o = MEM_ALLOC_OPTS_INIT;
+	struct arena *a = arena_get(memblk, err);
+	size_t usable;
+	unsigned long tag;
+	void *p;
+
+	if (!a)
+		return NULL;
+	arena_mask(a, mask);
+	o.alignment = align;
+	o.flags = (a->flags & MEMBLK_HEAP_NOPOPULATE) ? 0 : MEM_ALLOC_POPULATE;
+	p = mb_buf_alloc(size, (unsigned int)memblk + 1, mask,
+			 __atomic_load_n(&a->behavior, __ATOMIC_RELAXED), &o,
+			 MB_BUF_HEAP | (unsigned long)memblk, err);
+	if (p && mb_buf_lookup(p, &usable, &tag)) {
+		__atomic_fetch_add(&a->large_bytes, usable, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&a->large_objects, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&a->large_allocs, 1, __ATOMIC_RELAXED);
+	}
+	return p;
+}
+
+static void *heap_alloc(size_t size, size_t align, int memblk)
+{
+	struct tcache *tc;
+	unsigned int cls;
+	void *p;
+	int err = 0;
+
+	if (unlikely(size == 0)) {
+		mb_alloc_fail(-EINVAL);
+		return NULL;
+	}
+	if (size > SMALL_MAX) {
+		p = alloc_large(size, align, memblk, &err);
+		goto out;
+	}
+	tc = tcache_get(memblk, &err);
+	if (!tc) {
+		p = NULL;
+		goto out;
+	}
+	cls = size_class(size > align ? size : align);
+	/* Objects sit at multiples of their size from a 64 KiB boundary:
+	 * a class whose size is a multiple of the alignment is aligned. */
+	while (class_size[cls] % align)
+		cls++;
+	p = alloc_class(tc, cls, &err);
+out:
+	if (!p)
+		mb_alloc_fail(err);
+	return p;
+}
+
+MB_EXPORT void *memblk_malloc(size_t size, int memblk)
+{
+	struct tls *t = tls;
+
+	/* The fast path: a thread cache, a slab with a free object. */
+	if (likely(t && size - 1 < SMALL_MAX && (unsigned int)memblk < t->n &&
+		   t->tc[memblk])) {
+		struct tcache *tc = t->tc[memblk];
+		struct slab *s = tc->active[size_class(size)];
+		void *p;
+
+		if (likely(s && s->free)) {
+			p = s->free;
+			s->free = *(void **)p;
+			s->used++;
+			stat_add(&tc->st.alloc_bytes, s->size);
+			stat_add(&tc->st.allocs, 1);
+			return p;
+		}
+	}
+	return heap_alloc(size, 16, memblk);
+}
+
+MB_EXPORT void *memblk_calloc(size_t n, size_t size, int memblk)
+{
+	size_t total;
+	void *p;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		mb_alloc_fail(-EINVAL);
+		return NULL;
+	}
+	p = heap_alloc(total, 16, memblk);
+	/* Large objects are fresh mappings, already zero. */
+	if (p && total <= SMALL_MAX)
+		memset(p, 0, total);
+	return p;
+}
+
+MB_EXPORT void *memblk_aligned_alloc(size_t alignment, size_t size,
+				     int memblk)
+{
+	if (!alignment || (alignment & (alignment - 1))) {
+		mb_alloc_fail(-EINVAL);
+		return NULL;
+	}
+	if (alignment < 16)
+		alignment = 16;
+	/* Classes up to SMALL_MAX include every power of two up to it; a
+	 * larger alignment goes to a buffer of its own. */
+	if (alignment > SMALL_MAX / 2 && size <= SMALL_MAX)
+		size = SMALL_MAX + 1;
+	return heap_alloc(size, alignment, memblk);
+}
+
+/* Free a small object p of chunk c: 0 or -EINVAL. */
+static int free_small(struct chunk *c, void *p)
+{
+	struct slab *s = slab_of(c, p);
+	struct tcache *owner, *me;
+	struct arena *a = c->arena;
+	struct tls *t;
+	int err = 0;
+
+	if (c->magic != CHUNK_MAGIC || !s->size ||
+	    (uintptr_t)p < (uintptr_t)s->start ||
+	    ((uintptr_t)p - (uintptr_t)s->start) % s->size ||
+	    ((uintptr_t)p - (uintptr_t)s->start) / s->size >= s->carved)
+		return -EINVAL;
+	t = tls;
+	me = t && (unsigned int)a->memblk < t->n ? t->tc[a->memblk] : NULL;
+	if (!me) {
+		me = tcache_get(a->memblk, &err);
+		if (!me)
+			return err;
+	}
+	stat_add(&me->st.free_bytes, s->size);
+	stat_add(&me->st.frees, 1);
+	owner = __atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
+	if (owner != me) {
+		/* Home to its slab: the owner (or an adopter) takes it. */
+		void *head = __atomic_load_n(&s->thread_free, __ATOMIC_RELAXED);
+
+		do {
+			*(void **)p = head;
+		} while (!__atomic_compare_exchange_n(&s->thread_free, &head, p,
+						      true, __ATOMIC_RELEASE,
+						      __ATOMIC_RELAXED));
+		return 0;
+	}
+	*(void **)p = s->local_free;
+	s->local_free = p;
+	if (--s->used == 0 && me->active[s->cls] != s) {
+		/* Empty and not the slab allocations come from: back to
+		 * the arena. */
+		list_remove(s->full ? &me->fulls[s->cls] :
+				      &me->active[s->cls], s);
+		slab_return(a, s);
+	} else if (s->full) {
+		list_remove(&me->fulls[s->cls], s);
+		s->full = false;
+		list_push(&me->active[s->cls], s);
+	}
+	return 0;
+}
+
+static int free_large(void *p)
+{
+	unsigned long tag;
+	size_t usable;
+	int ret;
+
+	ret = mb_buf_free(p, MB_BUF_HEAP, &usable, &tag);
+	if (!ret) {
+		struct arena *a = arenas[tag & MB_BUF_MEMBLK_MASK];
+
+		__atomic_fetch_sub(&a->large_bytes, usable, __ATOMIC_RELAXED);
+		__atomic_fetch_sub(&a->large_objects, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&a->large_frees, 1, __ATOMIC_RELAXED);
+	}
+	return ret;
+}
+
+MB_EXPORT int memblk_free(void *p)
+{
+	struct chunk *c = chunk_of(p);
+
+	if (!p)
+		return 0;
+	if (chunkmap_test((uintptr_t)c))
+		return free_small(c, p);
+	return free_large(p);
+}
+
+MB_EXPORT size_t memblk_usable_size(void *p)
+{
+	struct chunk *c = chunk_of(p);
+	unsigned long tag;
+	size_t usable;
+
+	if (!p)
+		return 0;
+	if (chunkmap_test((uintptr_t)c)) {
+		struct slab *s = slab_of(c, p);
+
+		return c->magic == CHUNK_MAGIC ? s->size : 0;
+	}
+	if (mb_buf_lookup(p, &usable, &tag) && (tag & MB_BUF_HEAP))
+		return usable;
+	return 0;
+}
+
+static int memblk_of(void *p)
+{
+	struct chunk *c = chunk_of(p);
+	unsigned long tag;
+	size_t usable;
+
+	if (chunkmap_test((uintptr_t)c))
+		return c->arena->memblk;
+	if (mb_buf_lookup(p, &usable, &tag) && (tag & MB_BUF_HEAP))
+		return (int)(tag & MB_BUF_MEMBLK_MASK);
+	return -EINVAL;
+}
+
+MB_EXPORT void *memblk_realloc(void *p, size_t size, int memblk)
+{
+	size_t old;
+	void *q;
+
+	if (!p)
+		return memblk_malloc(size, memblk);
+	old = memblk_usable_size(p);
+	if (!old || size == 0) {
+		mb_alloc_fail(-EINVAL);
+		return NULL;
+	}
+	/* Stay put if on the right memblk and not much too large. */
+	if (size <= old && (size > old / 2 || old <= 16) &&
+	    memblk_of(p) == memblk)
+		return p;
+	q = memblk_malloc(size, memblk);
+	if (!q)
+		return NULL;
+	memcpy(q, p, size < old ? size : old);
+	memblk_free(p);
+	return q;
+}
+
+MB_EXPORT int memblk_heap_configure(int memblk,
+				    const struct memblk_heap_opts *opts)
+{
+	struct memblk_heap_opts o = MEMBLK_HEAP_OPTS_INIT;
+	struct arena *a;
+	int err = 0;
+
+	if (!opts || opts->sz < sizeof(size_t))
+		return -EINVAL;
+	for (size_t i = sizeof(o); i < opts->sz; i++)
+		if (((const char *)opts)[i])
+			return -EINVAL;
+	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if ((o.behavior != MEMBIND_HARD && o.behavior != MEMBIND_SOFT) ||
+	    (o.flags & ~MEMBLK_HEAP_NOPOPULATE))
+		return -EINVAL;
+	a = arena_get(memblk, &err);
+	if (!a)
+		return err;
+	pthread_mutex_lock(&a->lock);
+	a->behavior = o.behavior;
+	a->flags = o.flags;
+	pthread_mutex_unlock(&a->lock);
+	return 0;
+}
+
+static void counters_add(struct counters *sum, const struct counters *c)
+{
+	sum->alloc_bytes += __atomic_load_n(&c->alloc_bytes, __ATOMIC_RELAXED);
+	sum->free_bytes += __atomic_load_n(&c->free_bytes, __ATOMIC_RELAXED);
+	sum->allocs += __atomic_load_n(&c->allocs, __ATOMIC_RELAXED);
+	sum->frees += __atomic_load_n(&c->frees, __ATOMIC_RELAXED);
+}
+
+MB_EXPORT int memblk_heap_stats(int memblk, struct memblk_heap_stats *st)
+{
+	struct memblk_heap_stats out = MEMBLK_HEAP_STATS_INIT;
+	struct counters sum = {0};
+	struct arena *a;
+	uint64_t large;
+	size_t sz;
+	int err = 0;
+
+	if (!st || st->sz < sizeof(size_t))
+		return -EINVAL;
+	sz = st->sz < sizeof(out) ? st->sz : sizeof(out);
+	a = arena_get(memblk, &err);
+	if (!a)
+		return err;
+	pthread_mutex_lock(&a->lock);
+	counters_add(&sum, &a->retired);
+	for (struct tcache *tc = a->tcaches; tc; tc = tc->next)
+		counters_add(&sum, &tc->st);
+	out.chunks = a->chunks;
+	pthread_mutex_unlock(&a->lock);
+	large = __atomic_load_n(&a->large_bytes, __ATOMIC_RELAXED);
+	/* Counters of other threads are read while they run: clamp what
+	 * a moment's skew could make negative. */
+	out.live_bytes = sum.alloc_bytes > sum.free_bytes ?
+				 sum.alloc_bytes - sum.free_bytes : 0;
+	out.live_objects = sum.allocs > sum.frees ? sum.allocs - sum.frees : 0;
+	out.large_objects = __atomic_load_n(&a->large_objects,
+					    __ATOMIC_RELAXED);
+	out.mallocs = sum.allocs +
+		      __atomic_load_n(&a->large_allocs, __ATOMIC_RELAXED);
+	out.frees = sum.frees +
+		    __atomic_load_n(&a->large_frees, __ATOMIC_RELAXED);
+	out.live_bytes += large;
+	out.live_objects += out.large_objects;
+	out.mapped_bytes = out.chunks * CHUNK_SIZE + large;
+	memcpy((char *)st + sizeof(size_t), (char *)&out + sizeof(size_t),
+	       sz - sizeof(size_t));
+	return 0;
+}
+
+/* ---- thread exit: the thread's slabs go to the arena ---- */
+static void tcache_abandon(struct tcache *tc)
+{
+	struct arena *a = tc->arena;
+
+	for (unsigned int cls = 0; cls < NCLASSES; cls++) {
+		struct slab **lists[2] = { &tc->active[cls], &tc->fulls[cls] };
+
+		for (int l = 0; l < 2; l++) {
+			while (*lists[l]) {
+				struct slab *s = *lists[l];
+
+				list_remove(lists[l], s);
+				s->full = false;
+				slab_collect(s);
+				if (s->used == 0) {
+					slab_return(a, s);
+					continue;
+				}
+				/* Frees that arrive from now on go to
+				 * thread_free, as for any other slab. */
+				__atomic_store_n(&s->owner, NULL,
+						 __ATOMIC_RELEASE);
+				pthread_mutex_lock(&a->lock);
+				s->next = a->abandoned[cls];
+				a->abandoned[cls] = s;
+				pthread_mutex_unlock(&a->lock);
+			}
+		}
+	}
+	pthread_mutex_lock(&a->lock);
+	counters_add(&a->retired, &tc->st);
+	if (tc->prev)
+		tc->prev->next = tc->next;
+	else
+		a->tcaches = tc->next;
+	if (tc->next)
+		tc->next->prev = tc->prev;
+	pthread_mutex_unlock(&a->lock);
+	free(tc);
+}
+
+static void tls_destroy(void *arg)
+{
+	struct tls *t = arg;
+
+	tls = NULL;
+	for (unsigned int i = 0; i < t->n; i++)
+		if (t->tc[i])
+			tcache_abandon(t->tc[i]);
+	free(t);
+}
