@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -251,16 +252,110 @@ struct job {
 	long set_ret;
 };
 
+/* tid's state letter from /proc (any thread can be reached as /proc/TID),
+ * or 0 when it is gone. */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[512];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", tid, tid);
+	if (read_text(path, buf, sizeof(buf)) < 0)
+		return 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/*
+ * tid sits in a ptrace stop whose report somebody else took: a waitpid(-1)
+ * of the caller (a SIGCHLD handler that reaps children) collects our
+ * tracees' reports too.  Rebuild the wait status from the siginfo the stop
+ * left, as the kernel made it (ptrace_do_notify, ptrace_signal): an event
+ * stop (PTRACE_EVENT_STOP from our interrupt or a group stop) and a
+ * syscall stop (SIGTRAP | 0x80, PTRACE_O_TRACESYSGOOD) carry the would-be
+ * exit code in si_code; a signal-delivery stop has the signal's own
+ * siginfo, whose si_code never looks like that.
+ */
+static int stolen_report(pid_t tid, int *status)
+{
+	siginfo_t si;
+	int code;
+
+	if (ptrace(PTRACE_GETSIGINFO, tid, 0, &si) < 0) {
+		if (errno != EINVAL)
+			return -errno;
+		/* a stop without siginfo: a group stop of a task not seized,
+		 * which ours are; say so rather than guess a signal */
+		*status = (SIGSTOP << 8) | 0x7f | (PTRACE_EVENT_STOP << 16);
+		return 0;
+	}
+	code = si.si_code;
+	if (code > 0 && (code & 0xff) == si.si_signo &&
+	    (code >> 8) != 0 && (code >> 8) <= PTRACE_EVENT_STOP)
+		*status = (code << 8) | 0x7f; /* an event stop */
+	else if (si.si_signo == SIGTRAP && code == (SIGTRAP | 0x80))
+		*status = (code << 8) | 0x7f; /* a syscall stop */
+	else
+		*status = (si.si_signo << 8) | 0x7f; /* signal delivery */
+	return 0;
+}
+
+/* How long wait_tid() polls without a pause, and its longest pause. */
+#define MB_WAIT_SPIN_NS 200000
+#define MB_WAIT_MAX_PAUSE_NS 1000000L
+
+/*
+ * Wait for tid's next report (a stop, or its exit).  Never blocks in
+ * waitpid: when a waitpid(-1) elsewhere in the caller takes the report
+ * first, a blocking waitpid(tid) would wait forever, with the thread
+ * stopped and remote_lock held.  Polls instead, yielding the CPU at first
+ * (a stop takes microseconds), then with pauses up to 1 ms.  When no report
+ * comes but the thread shows a tracing stop ('t'), the report was taken:
+ * it is rebuilt from the stop's siginfo.  A thread that vanished or is a
+ * zombie without a report for us is gone.  Returns 0 with *status, or
+ * -errno (gone).
+ */
 static int wait_tid(pid_t tid, int *status)
 {
+	uint64_t start = now_ns();
+	long pause_ns = 20000;
+
 	for (;;) {
-		pid_t r = waitpid(tid, status, __WALL);
+		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+		char state;
 
 		if (r == tid)
 			return 0;
 		if (r < 0 && errno == EINTR)
 			continue;
-		return r < 0 ? -errno : -EIO;
+		if (r != 0)
+			return r < 0 ? -errno : -EIO;
+		if (now_ns() - start < MB_WAIT_SPIN_NS) {
+			sched_yield();
+			continue;
+		}
+		state = thread_state(tid);
+		if (state == 0 || state == 'Z' || state == 'X' ||
+		    state == 't') {
+			/* A report may have come since the waitpid above. */
+			r = waitpid(tid, status, __WALL | WNOHANG);
+			if (r == tid)
+				return 0;
+			if (r < 0 && errno != EINTR)
+				return -errno;
+			if (state != 't')
+				return -ESRCH;
+			if (r == 0 && stolen_report(tid, status) == 0)
+				return 0;
+			/* ESRCH: not in the stop any more (killed) */
+		}
+		{
+			struct timespec ts = { 0, pause_ns };
+
+			nanosleep(&ts, NULL);
+		}
+		if (pause_ns < MB_WAIT_MAX_PAUSE_NS)
+			pause_ns *= 2;
 	}
 }
 
