@@ -44,6 +44,9 @@
 #define KEEP_EMPTY 1
 /* Full slabs a thread looks at for remote frees before it takes a new one. */
 #define FULL_SCAN 8
+/* Freed large objects an arena keeps for reuse. */
+#define CACHE_SLOTS 16
+#define CACHE_MAX (64UL << 20)
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -89,6 +92,11 @@ struct arena {
 	struct counters retired; /* of thread caches that are gone */
 	uint64_t large_bytes, large_objects; /* atomic */
 	uint64_t large_allocs, large_frees;  /* atomic */
+	/* Freed large objects kept for reuse (their pages stay populated on
+	 * the memblk): up to CACHE_MAX bytes. */
+	struct cached { void *p; size_t usable; } cache[CACHE_SLOTS];
+	int ncached;
+	size_t cached_bytes;
 };
 
 struct tcache {
@@ -579,8 +587,48 @@ static inline void *alloc_class(struct tcache *tc, unsigned int cls,
 	return p;
 }
 
-/* Objects above SMALL_MAX: buffers of their own. */
-static void *alloc_large(size_t size, size_t align, int memblk, int *err)
+/* A cached large object of at least size bytes (not much more), aligned
+ * to align; NULL if none. */
+static void *cache_take(struct arena *a, size_t size, size_t align)
+{
+	void *p = NULL;
+
+	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->ncached; i++) {
+		struct cached *c = &a->cache[i];
+
+		if (c->usable >= size && c->usable - size <= size / 4 &&
+		    (uintptr_t)c->p % align == 0) {
+			p = c->p;
+			a->cached_bytes -= c->usable;
+			*c = a->cache[--a->ncached];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	return p;
+}
+
+/* Keep a freed large object for reuse; false if the cache is full. */
+static bool cache_put(struct arena *a, void *p, size_t usable)
+{
+	bool kept = false;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->ncached < CACHE_SLOTS && a->cached_bytes + usable <= CACHE_MAX &&
+	    a->behavior == MEMBIND_HARD) {
+		a->cache[a->ncached++] = (struct cached){ p, usable };
+		a->cached_bytes += usable;
+		kept = true;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return kept;
+}
+
+/* Objects above SMALL_MAX: buffers of their own.  *fresh tells whether
+ * the memory is new (all zero). */
+static void *alloc_large(size_t size, size_t align, int memblk, bool *fresh,
+			 int *err)
 {
 	unsigned long mask[MB_LONGS(MB_MAX_NODES)];
 	struct mem_alloc_opts o = MEM_ALLOC_OPTS_INIT;
@@ -591,12 +639,19 @@ static void *alloc_large(size_t size, size_t align, int memblk, int *err)
 
 	if (!a)
 		return NULL;
-	arena_mask(a, mask);
-	o.alignment = align;
-	o.flags = (a->flags & MEMBLK_HEAP_NOPOPULATE) ? 0 : MEM_ALLOC_POPULATE;
-	p = mb_buf_alloc(size, (unsigned int)memblk + 1, mask,
-			 __atomic_load_n(&a->behavior, __ATOMIC_RELAXED), &o,
-			 MB_BUF_HEAP | (unsigned long)memblk, err);
+	p = cache_take(a, size, align);
+	*fresh = !p;
+	if (!p) {
+		arena_mask(a, mask);
+		o.alignment = align;
+		o.flags = (a->flags & MEMBLK_HEAP_NOPOPULATE) ?
+				  0 :
+				  MEM_ALLOC_POPULATE;
+		p = mb_buf_alloc(size, (unsigned int)memblk + 1, mask,
+				 __atomic_load_n(&a->behavior,
+						 __ATOMIC_RELAXED),
+				 &o, MB_BUF_HEAP | (unsigned long)memblk, err);
+	}
 	if (p && mb_buf_lookup(p, &usable, &tag)) {
 		__atomic_fetch_add(&a->large_bytes, usable, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&a->large_objects, 1, __ATOMIC_RELAXED);
@@ -605,7 +660,7 @@ static void *alloc_large(size_t size, size_t align, int memblk, int *err)
 	return p;
 }
 
-static void *heap_alloc(size_t size, size_t align, int memblk)
+static void *heap_alloc(size_t size, size_t align, int memblk, bool *fresh)
 {
 	struct tcache *tc;
 	unsigned int cls;
@@ -617,7 +672,7 @@ static void *heap_alloc(size_t size, size_t align, int memblk)
 		return NULL;
 	}
 	if (size > SMALL_MAX) {
-		p = alloc_large(size, align, memblk, &err);
+		p = alloc_large(size, align, memblk, fresh, &err);
 		goto out;
 	}
 	tc = tcache_get(memblk, &err);
@@ -640,6 +695,7 @@ out:
 MB_EXPORT void *memblk_malloc(size_t size, int memblk)
 {
 	struct tls *t = tls;
+	bool fresh;
 
 	/* The fast path: a thread cache, a slab with a free object. */
 	if (likely(t && size - 1 < SMALL_MAX && (unsigned int)memblk < t->n &&
@@ -657,11 +713,12 @@ MB_EXPORT void *memblk_malloc(size_t size, int memblk)
 			return p;
 		}
 	}
-	return heap_alloc(size, 16, memblk);
+	return heap_alloc(size, 16, memblk, &fresh);
 }
 
 MB_EXPORT void *memblk_calloc(size_t n, size_t size, int memblk)
 {
+	bool fresh = false;
 	size_t total;
 	void *p;
 
@@ -669,9 +726,9 @@ MB_EXPORT void *memblk_calloc(size_t n, size_t size, int memblk)
 		mb_alloc_fail(-EINVAL);
 		return NULL;
 	}
-	p = heap_alloc(total, 16, memblk);
-	/* Large objects are fresh mappings, already zero. */
-	if (p && total <= SMALL_MAX)
+	p = heap_alloc(total, 16, memblk, &fresh);
+	/* Fresh large objects are new mappings, already zero. */
+	if (p && !fresh)
 		memset(p, 0, total);
 	return p;
 }
@@ -687,9 +744,11 @@ MB_EXPORT void *memblk_aligned_alloc(size_t alignment, size_t size,
 		alignment = 16;
 	/* Classes up to SMALL_MAX include every power of two up to it; a
 	 * larger alignment goes to a buffer of its own. */
+	bool fresh;
+
 	if (alignment > SMALL_MAX / 2 && size <= SMALL_MAX)
 		size = SMALL_MAX + 1;
-	return heap_alloc(size, alignment, memblk);
+	return heap_alloc(size, alignment, memblk, &fresh);
 }
 
 /* Free a small object p of chunk c: 0 or -EINVAL. */
@@ -747,17 +806,24 @@ static int free_large(void *p)
 {
 	unsigned long tag;
 	size_t usable;
+	struct arena *a;
 	int ret;
 
-	ret = mb_buf_free(p, MB_BUF_HEAP, &usable, &tag);
-	if (!ret) {
-		struct arena *a = arenas[tag & MB_BUF_MEMBLK_MASK];
-
-		__atomic_fetch_sub(&a->large_bytes, usable, __ATOMIC_RELAXED);
-		__atomic_fetch_sub(&a->large_objects, 1, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&a->large_frees, 1, __ATOMIC_RELAXED);
+	if (!mb_buf_lookup(p, &usable, &tag) || !(tag & MB_BUF_HEAP) ||
+	    (tag & MB_BUF_MEMBLK_MASK) >= MB_MAX_NODES)
+		return -EINVAL;
+	a = arenas[tag & MB_BUF_MEMBLK_MASK];
+	if (!a)
+		return -EINVAL;
+	if (!cache_put(a, p, usable)) {
+		ret = mb_buf_free(p, MB_BUF_HEAP, NULL, NULL);
+		if (ret)
+			return ret;
 	}
-	return ret;
+	__atomic_fetch_sub(&a->large_bytes, usable, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&a->large_objects, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&a->large_frees, 1, __ATOMIC_RELAXED);
+	return 0;
 }
 
 MB_EXPORT int memblk_free(void *p)
@@ -865,7 +931,7 @@ MB_EXPORT int memblk_heap_stats(int memblk, struct memblk_heap_stats *st)
 	struct memblk_heap_stats out = MEMBLK_HEAP_STATS_INIT;
 	struct counters sum = {0};
 	struct arena *a;
-	uint64_t large;
+	uint64_t large, cached;
 	size_t sz;
 	int err = 0;
 
@@ -880,6 +946,7 @@ MB_EXPORT int memblk_heap_stats(int memblk, struct memblk_heap_stats *st)
 	for (struct tcache *tc = a->tcaches; tc; tc = tc->next)
 		counters_add(&sum, &tc->st);
 	out.chunks = a->chunks;
+	cached = a->cached_bytes;
 	pthread_mutex_unlock(&a->lock);
 	large = __atomic_load_n(&a->large_bytes, __ATOMIC_RELAXED);
 	/* Counters of other threads are read while they run: clamp what
@@ -895,7 +962,7 @@ MB_EXPORT int memblk_heap_stats(int memblk, struct memblk_heap_stats *st)
 		    __atomic_load_n(&a->large_frees, __ATOMIC_RELAXED);
 	out.live_bytes += large;
 	out.live_objects += out.large_objects;
-	out.mapped_bytes = out.chunks * CHUNK_SIZE + large;
+	out.mapped_bytes = out.chunks * CHUNK_SIZE + large + cached;
 	memcpy((char *)st + sizeof(size_t), (char *)&out + sizeof(size_t),
 	       sz - sizeof(size_t));
 	return 0;

@@ -36,7 +36,7 @@ for p in "$dir"/*.[0-9]; do
 			grep -q "^\.SH \"\?$s\"\?\$" "$p" || { echo "FAIL $p: no $s section"; fail=1; }
 		done ;;
 	esac
-	grep -q "membind 0.1" "$p" || { echo "FAIL $p: does not say which version introduced it"; fail=1; }
+	grep -q "membind [0-9][0-9]*\.[0-9]" "$p" || { echo "FAIL $p: does not say which version introduced it"; fail=1; }
 	echo "ok   $p"
 done
 [ $n -gt 0 ] || { echo "FAIL: no pages in $dir"; exit 1; }
