@@ -238,6 +238,7 @@ struct rop {
 	unsigned long save_bits; /* >= the kernel's nr_node_ids */
 	struct rthread *t;
 	size_t n, cap;
+	size_t n_first; /* threads found by the first scan */
 };
 
 /* What to run in one thread. */
@@ -1053,27 +1054,33 @@ static int run_all(struct rop *op, size_t first, struct job *tmpl,
 	return 0;
 }
 
-/* Put the old policy back on every thread that took the new one.  Threads
- * that appeared since (children of changed threads) get the policy the
- * first saved thread had. */
+/*
+ * Put the old policy back on every thread that took the new one.  Threads
+ * of the first round get their own saved policy.  Every thread that
+ * appeared later (in later rounds, or since the last scan) gets the policy
+ * of the first saved thread of the first round, the process's old binding:
+ * such a thread was created during the call, by a thread that may already
+ * have run the new policy, so what it inherited and what a later round saved
+ * as its "old" policy may well be the new one; and one not worked on yet
+ * may carry the new policy without being marked changed.
+ */
 static void rollback(struct rop *op)
 {
 	struct rthread *model = NULL;
-	size_t n0 = op->n;
+	size_t n1 = op->n_first;
 
-	for (size_t i = 0; i < n0 && !model; i++)
+	for (size_t i = 0; i < n1 && !model; i++)
 		if (op->t[i].saved)
 			model = &op->t[i];
 	if (!model)
 		return;
-	if (op_scan(op) < 0)
-		n0 = op->n;
+	op_scan(op); /* on failure, what was found */
 	for (size_t i = 0; i < op->n; i++) {
 		struct rthread *t = &op->t[i];
-		const struct rthread *src = i < n0 ? t : model;
+		const struct rthread *src = i < n1 ? t : model;
 		struct job job = { 0 };
 
-		if (i < n0 && !t->changed)
+		if (i < n1 && !t->changed)
 			continue;
 		job.set = true;
 		job.set_mode = src->old_mode;
@@ -1119,6 +1126,8 @@ int mb_remote_set_mempolicy(pid_t pid, int mode, const unsigned long *nodes,
 			r = -EAGAIN;
 			break;
 		}
+		if (round == 0)
+			op.n_first = op.n;
 		r = run_all(&op, first, &job, true);
 		if (r)
 			break;
