@@ -128,6 +128,20 @@ void mb_remote_last_stats(unsigned long *threads, unsigned long *over_1ms,
 	pthread_mutex_unlock(&remote_lock);
 }
 
+/* For tests (tests/remote/test-fault.c): the n-th set_mempolicy that
+ * succeeds from now on is followed by a failure (-EIO) of the steps after
+ * it, with the thread put back and let go as usual.  0: off.  Internal; not
+ * exported by the shared library. */
+static int fault_after_set;
+
+void mb_remote_test_fault_after_set(int n);
+void mb_remote_test_fault_after_set(int n)
+{
+	pthread_mutex_lock(&remote_lock);
+	fault_after_set = n;
+	pthread_mutex_unlock(&remote_lock);
+}
+
 /* ---- /proc helpers ---- */
 
 static int read_text(const char *path, char *buf, size_t size)
@@ -244,6 +258,7 @@ struct rop {
 /* What to run in one thread. */
 struct job {
 	bool get;             /* get_mempolicy into get_mode/get_nodes */
+	bool got;             /* and they are filled in */
 	int get_mode;
 	unsigned long *get_nodes; /* op->save_bits bits */
 	bool set;             /* then set_mempolicy */
@@ -251,6 +266,8 @@ struct job {
 	const unsigned long *set_nodes;
 	unsigned long set_bits;
 	long set_ret;
+	bool set_done; /* set_mempolicy returned 0 in the thread: it runs the
+			* new policy, whatever failed after that */
 };
 
 /* tid's state letter from /proc (any thread can be reached as /proc/TID),
@@ -682,6 +699,16 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 			r = (int)ret;
 			goto out_mem;
 		}
+		/* Read it now: the old policy must be known for a rollback
+		 * even if a step after set_mempolicy fails. */
+		r = mem_io(op->pid, scratch, buf,
+			   (1 + get_longs) * sizeof(unsigned long), false);
+		if (r)
+			goto out_mem;
+		job->get_mode = (int)buf[0];
+		memcpy(job->get_nodes, buf + 1,
+		       get_longs * sizeof(unsigned long));
+		job->got = true;
 	}
 	if (job->set) {
 		memset(a, 0, sizeof(a));
@@ -695,14 +722,11 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 		if (r)
 			goto out_mem;
 		job->set_ret = ret;
-	}
-	if (job->get) {
-		r = mem_io(op->pid, scratch, buf, bytes, false);
-		if (r)
-			goto out_mem;
-		job->get_mode = (int)buf[0];
-		memcpy(job->get_nodes, buf + 1,
-		       get_longs * sizeof(unsigned long));
+		if (ret == 0) {
+			job->set_done = true;
+			if (fault_after_set && !--fault_after_set)
+				r = -EIO; /* for tests: a later step fails */
+		}
 	}
 out_mem:
 	if (r == MB_GONE)
@@ -1030,19 +1054,22 @@ static int run_all(struct rop *op, size_t first, struct job *tmpl,
 		}
 		job.get_nodes = t->old_nodes;
 		r = run_one(op, t->tid, &job, began);
+		/* A thread whose set_mempolicy went through runs the new
+		 * policy even if a later step (stack or register restore,
+		 * detach) failed: the rollback must see it. */
+		if (record_old && job.got && (r == 0 || job.set_done)) {
+			t->saved = true;
+			t->old_mode = job.get_mode;
+		}
+		if (job.set_done)
+			t->changed = true;
 		if (r == MB_GONE) {
 			t->done = true;
 			r = 0;
 		} else if (r == 0) {
 			t->done = true;
-			if (record_old && job.get) {
-				t->saved = true;
-				t->old_mode = job.get_mode;
-			}
 			if (job.set && job.set_ret < 0)
 				r = (int)job.set_ret;
-			else if (job.set)
-				t->changed = true;
 		}
 		if (r) {
 			if (next_began >= 0)
