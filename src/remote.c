@@ -198,17 +198,82 @@ struct tstatus {
 	uint64_t sigpnd, shdpnd, sigblk, sigign, sigcgt;
 };
 
+/* Limit for read_text_alloc(): a status file with 65536 groups is about
+ * 450 KiB. */
+#define MB_TEXT_MAX (4u << 20)
+
+/* The whole of a /proc text file, in a buffer to free.  Returns its length
+ * or -errno. */
+static int read_text_alloc(const char *path, char **out)
+{
+	size_t size = 16384, len = 0;
+	char *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (!buf || len + 1 >= size) {
+			char *nb;
+
+			if (buf)
+				size *= 2;
+			if (size > MB_TEXT_MAX) {
+				r = -EFBIG;
+				break;
+			}
+			nb = realloc(buf, size);
+			if (!nb) {
+				r = -ENOMEM;
+				break;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0) {
+			close(fd);
+			buf[len] = '\0';
+			*out = buf;
+			return (int)len;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	free(buf);
+	return r;
+}
+
+/*
+ * Read /proc/PID[/task/TID]/status, all of it: a long Groups: line (a
+ * process in thousands of groups) pushes the fields after it, Seccomp: and
+ * the signal masks among them, beyond any fixed size.  A status without
+ * TracerPid: or Seccomp: is refused with -EPERM: what cannot be checked is
+ * not taken as "not traced" and "no filter".
+ */
 static int read_status(pid_t pid, pid_t tid, struct tstatus *st)
 {
-	char path[64], buf[4096];
-	const char *v;
+	char path[64], small[4096], *big = NULL;
+	const char *buf = small, *v;
 	int r;
 
 	if (tid)
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
 	else
 		snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	r = read_text(path, buf, sizeof(buf));
+	r = read_text(path, small, sizeof(small));
+	if (r == (int)sizeof(small) - 1) {
+		/* it filled the buffer: read the whole of it */
+		r = read_text_alloc(path, &big);
+		buf = big;
+	}
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
 	memset(st, 0, sizeof(*st));
@@ -216,10 +281,6 @@ static int read_status(pid_t pid, pid_t tid, struct tstatus *st)
 	st->state = v ? *v : '?';
 	v = status_field(buf, "Tgid");
 	st->tgid = v ? (pid_t)strtol(v, NULL, 10) : 0;
-	v = status_field(buf, "TracerPid");
-	st->tracer = v ? (pid_t)strtol(v, NULL, 10) : 0;
-	v = status_field(buf, "Seccomp");
-	st->seccomp = v ? (int)strtol(v, NULL, 10) : 0;
 	v = status_field(buf, "SigPnd");
 	st->sigpnd = v ? strtoull(v, NULL, 16) : 0;
 	v = status_field(buf, "ShdPnd");
@@ -230,7 +291,18 @@ static int read_status(pid_t pid, pid_t tid, struct tstatus *st)
 	st->sigign = v ? strtoull(v, NULL, 16) : 0;
 	v = status_field(buf, "SigCgt");
 	st->sigcgt = v ? strtoull(v, NULL, 16) : 0;
-	return 0;
+	r = -EPERM;
+	v = status_field(buf, "TracerPid");
+	if (v) {
+		st->tracer = (pid_t)strtol(v, NULL, 10);
+		v = status_field(buf, "Seccomp");
+		if (v) {
+			st->seccomp = (int)strtol(v, NULL, 10);
+			r = 0;
+		}
+	}
+	free(big);
+	return r;
 }
 
 /* ---- the operation ---- */
