@@ -853,16 +853,24 @@ static unsigned long possible_nodes(void)
 	return max;
 }
 
-/* Find the bytes of a syscall instruction in an executable mapping of pid:
- * its vdso first (small, always there), then the other text mappings. */
-static int find_insn(pid_t pid, unsigned long *addr)
+/*
+ * Find the bytes insn (len bytes, at an address that is a multiple of
+ * align) in an executable mapping of pid: its vdso first (small, always
+ * there), then the other text mappings.  A match at an address that is not
+ * a multiple of align is the tail of one instruction and the head of the
+ * next, not an instruction: on aarch64 a pc there faults.
+ */
+static int find_bytes(pid_t pid, const unsigned char *insn, size_t len,
+		      size_t align, unsigned long *addr)
 {
 	char path[64], line[512];
-	unsigned char chunk[65536 + MB_ARCH_INSN_LEN];
+	unsigned char chunk[65536 + 16];
 	unsigned long lo[64], hi[64];
-	int n = 0, pass, r = -EOPNOTSUPP;
+	int n = 0, pass;
 	FILE *f;
 
+	if (len == 0 || len > 16 || align == 0)
+		return -EINVAL;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -889,33 +897,52 @@ static int find_insn(pid_t pid, unsigned long *addr)
 	}
 	fclose(f);
 	for (pass = 0; pass < n; pass++) {
-		unsigned long p = lo[pass];
+		/* chunks start at multiples of align (mappings do anyway) */
+		unsigned long p = (lo[pass] + align - 1) / align * align;
 		size_t budget = 16u << 20;
 
 		while (p < hi[pass] && budget) {
-			size_t len = hi[pass] - p;
+			size_t got = hi[pass] - p, step;
 
-			if (len > sizeof(chunk))
-				len = sizeof(chunk);
-			if (mem_io(pid, p, chunk, len, false) < 0)
+			if (got > sizeof(chunk))
+				got = sizeof(chunk);
+			if (mem_io(pid, p, chunk, got, false) < 0)
 				break;
-			for (size_t i = 0; i + MB_ARCH_INSN_LEN <= len;
-			     i += 1) {
-				if (!memcmp(chunk + i, mb_arch_insn,
-					    MB_ARCH_INSN_LEN)) {
+			for (size_t i = 0; i + len <= got; i += align) {
+				if (!memcmp(chunk + i, insn, len)) {
 					*addr = p + i;
 					return 0;
 				}
 			}
-			/* overlap so an instruction across chunks is seen */
-			p += len - (len > MB_ARCH_INSN_LEN ?
-				    MB_ARCH_INSN_LEN - 1 : 0);
-			budget = budget > len ? budget - len : 0;
-			if (len < MB_ARCH_INSN_LEN)
+			if (got < len)
 				break;
+			/* Overlap so that an instruction across chunks is
+			 * seen: the next chunk starts at or before the first
+			 * one that did not fit, on a multiple of align. */
+			step = (got - (len - 1)) / align * align;
+			if (step == 0)
+				break;
+			p += step;
+			budget = budget > step ? budget - step : 0;
 		}
 	}
-	return r;
+	return -EOPNOTSUPP;
+}
+
+static int find_insn(pid_t pid, unsigned long *addr)
+{
+	return find_bytes(pid, mb_arch_insn, MB_ARCH_INSN_LEN,
+			  MB_ARCH_INSN_ALIGN, addr);
+}
+
+/* For tests (tests/remote/test-find.c): find_insn() with other bytes and
+ * another alignment.  Internal; not exported by the shared library. */
+int mb_remote_test_find_bytes(pid_t pid, const unsigned char *insn,
+			      size_t len, size_t align, unsigned long *addr);
+int mb_remote_test_find_bytes(pid_t pid, const unsigned char *insn,
+			      size_t len, size_t align, unsigned long *addr)
+{
+	return find_bytes(pid, insn, len, align, addr);
 }
 
 /* Is pid's executable of our ABI?  -EOPNOTSUPP if it is certainly not; 0

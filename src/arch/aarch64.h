@@ -64,6 +64,8 @@ typedef struct {
 #define MB_ARCH_REDZONE 128
 /* "svc #0", little-endian */
 #define MB_ARCH_INSN_LEN 4
+/* Instructions are 4-byte aligned: a match elsewhere is not one. */
+#define MB_ARCH_INSN_ALIGN 4
 static const unsigned char mb_arch_insn[MB_ARCH_INSN_LEN] = { 0x01, 0x00,
 							      0x00, 0xd4 };
 

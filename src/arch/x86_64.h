@@ -30,6 +30,8 @@ typedef struct user_regs_struct mb_regs_t;
 #define MB_ARCH_REDZONE 128
 /* "syscall" */
 #define MB_ARCH_INSN_LEN 2
+/* Alignment of an instruction address: none on x86. */
+#define MB_ARCH_INSN_ALIGN 1
 static const unsigned char mb_arch_insn[MB_ARCH_INSN_LEN] = { 0x0f, 0x05 };
 
 #define MB_ARCH_NR_GET_MEMPOLICY 239
