@@ -17,7 +17,7 @@
 
 #include "rt.h"
 
-static int rep[2], ctl[2];
+static int rep[2], ctl[2], ready[2];
 
 /* A filter that makes set_mempolicy fail with EPERM. */
 static int block_set_mempolicy(unsigned int flags)
@@ -37,7 +37,7 @@ static int block_set_mempolicy(unsigned int flags)
 
 /* Each thread waits on ctl; for every byte the main thread reads, all
  * threads report their policy (mode and first mask word). */
-static _Atomic int gen;
+static int gen; /* only through __atomic_* (clang refuses _Atomic there) */
 
 static void say(void)
 {
@@ -57,6 +57,8 @@ static void *worker(void *arg)
 
 	if (arg)
 		block_set_mempolicy(0); /* this thread only */
+	if (write(ready[1], "r", 1) != 1)
+		_exit(2);
 	for (;;) {
 		if (__atomic_load_n(&gen, __ATOMIC_SEQ_CST) != last) {
 			last = __atomic_load_n(&gen, __ATOMIC_SEQ_CST);
@@ -73,8 +75,9 @@ static void *worker(void *arg)
 static pid_t start_target(int filtered)
 {
 	pid_t pid;
+	char c;
 
-	if (pipe(rep) || pipe(ctl))
+	if (pipe(rep) || pipe(ctl) || pipe(ready))
 		exit(1);
 	pid = fork();
 	if (pid == 0) {
@@ -86,13 +89,21 @@ static pid_t start_target(int filtered)
 		for (int i = 1; i < NTHREADS; i++)
 			pthread_create(&th, NULL, worker,
 				       (void *)(long)(filtered == 1 && i == 2));
+		if (write(ready[1], "r", 1) != 1)
+			_exit(2);
 		while (read(ctl[0], &c, 1) == 1) {
 			__atomic_add_fetch(&gen, 1, __ATOMIC_SEQ_CST);
 			say();
 		}
 		_exit(0);
 	}
+	/* The filters must be on before the engine looks: on a loaded
+	 * machine 100 ms was not always enough. */
+	for (int i = 0; i < NTHREADS; i++)
+		if (read(ready[0], &c, 1) != 1)
+			exit(1);
 	usleep(100000);
+	close(ready[0]), close(ready[1]);
 	return pid;
 }
 
