@@ -108,7 +108,7 @@ static int stripes_fit(unsigned long nstripes)
 static long nonconforming(uintptr_t start, size_t length,
 			  const unsigned long *nodes, unsigned long nbits)
 {
-	enum { BATCH = 4096 };
+	enum { BATCH = 512 }; /* 6 KiB of stack */
 	void *pages[BATCH];
 	int status[BATCH];
 	unsigned long ps = page_size(), n = length / ps;

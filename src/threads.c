@@ -157,17 +157,19 @@ err:
 /* Is the signal blocked in thread tid?  (SigBlk in its status file.) */
 static bool blocks_signal(pid_t tid)
 {
-	char buf[MB_FILE_MAX]; /* Groups: lines can be long */
+	char *buf = malloc(MB_FILE_MAX); /* Groups: lines can be long */
 	unsigned long long blk = 0;
 	const char *p;
-	int len = mb_read_file("/proc/self/task", buf, sizeof(buf), "%d/status",
-			       (int)tid);
+	int len;
 
-	if (len < 0)
+	if (!buf)
 		return false;
-	p = strstr(buf, "\nSigBlk:");
+	len = mb_read_file("/proc/self/task", buf, MB_FILE_MAX, "%d/status",
+			   (int)tid);
+	p = len < 0 ? NULL : strstr(buf, "\nSigBlk:");
 	if (!p || sscanf(p + 8, "%llx", &blk) != 1)
-		return false;
+		blk = 0;
+	free(buf);
 	return (blk >> (bcast_signo - 1)) & 1;
 }
 

@@ -40,25 +40,24 @@ void mb_topo_free(struct mb_topo *t)
 static int read_list(const char *root, const char *rel, unsigned long *mask,
 		     unsigned int nbits, unsigned int *maxbit)
 {
-	char buf[MB_FILE_MAX];
-	int len = mb_read_file(root, buf, sizeof(buf), "%s", rel);
+	char *buf = malloc(MB_FILE_MAX); /* not on the caller's stack */
+	int len;
 
-	if (len < 0)
-		return len;
-	return mb_parse_list(buf, (size_t)len, mask, nbits, maxbit);
+	if (!buf)
+		return -ENOMEM;
+	len = mb_read_file(root, buf, MB_FILE_MAX, "%s", rel);
+	if (len >= 0)
+		len = mb_parse_list(buf, (size_t)len, mask, nbits, maxbit);
+	free(buf);
+	return len;
 }
 
 /* Highest bit + 1 of a list file, without keeping the mask. */
 static int list_limit(const char *root, const char *rel, unsigned int cap,
 		      unsigned int *limit)
 {
-	char buf[MB_FILE_MAX];
-	int len = mb_read_file(root, buf, sizeof(buf), "%s", rel);
-	int ret;
+	int ret = read_list(root, rel, NULL, cap, limit);
 
-	if (len < 0)
-		return len;
-	ret = mb_parse_list(buf, (size_t)len, NULL, cap, limit);
 	return ret < 0 ? ret : 0;
 }
 
@@ -173,16 +172,25 @@ static int load_tiers(const char *root, struct mb_topo *t)
 	return ret;
 }
 
-/* What every call needs: distances and sizes. */
-static int load_node_core(int nodefd, struct mb_topo *t, int n,
-			  const int *online_ids, int nonline)
-{
-	struct mb_node *nd = &t->nodes[n];
+/* Buffers for a load, from the heap: a library call must not need tens
+ * of KiB of its caller's stack (threads may have small ones). */
+struct scratch {
 	char buf[MB_FILE_MAX];
 	int dist[MB_MAX_NODES];
+	int online_ids[MB_MAX_NODES];
+};
+
+/* What every call needs: distances and sizes. */
+static int load_node_core(int nodefd, struct mb_topo *t, int n,
+			  const int *online_ids, int nonline,
+			  struct scratch *sc)
+{
+	struct mb_node *nd = &t->nodes[n];
+	char *buf = sc->buf;
+	int *dist = sc->dist;
 	int ret, len;
 
-	len = mb_read_fileat(nodefd, buf, sizeof(buf), "node%d/distance", n);
+	len = mb_read_fileat(nodefd, buf, MB_FILE_MAX, "node%d/distance", n);
 	if (len < 0)
 		return len;
 	ret = mb_parse_distances(buf, (size_t)len, dist, MB_MAX_NODES);
@@ -194,7 +202,7 @@ static int load_node_core(int nodefd, struct mb_topo *t, int n,
 	for (int i = 0; i < nonline; i++)
 		t->node_dist[n * t->node_limit + online_ids[i]] = dist[i];
 
-	len = mb_read_fileat(nodefd, buf, sizeof(buf), "node%d/meminfo", n);
+	len = mb_read_fileat(nodefd, buf, MB_FILE_MAX, "node%d/meminfo", n);
 	if (len >= 0)
 		ret = mb_parse_meminfo(buf, (size_t)len, &nd->size, &nd->free);
 	else
@@ -204,16 +212,16 @@ static int load_node_core(int nodefd, struct mb_topo *t, int n,
 
 /* The rest, loaded on first use: CPUs, HMAT attributes, weights. */
 static int load_node_extras(int nodefd, int wfd, struct mb_topo *t, int n,
-			    unsigned int cpubits)
+			    unsigned int cpubits, struct scratch *sc)
 {
 	struct mb_node *nd = &t->nodes[n];
-	char buf[MB_FILE_MAX];
+	char *buf = sc->buf;
 	int ret, len;
 
 	nd->cpus = calloc(MB_LONGS(cpubits), sizeof(unsigned long));
 	if (!nd->cpus)
 		return -ENOMEM;
-	len = mb_read_fileat(nodefd, buf, sizeof(buf), "node%d/cpulist", n);
+	len = mb_read_fileat(nodefd, buf, MB_FILE_MAX, "node%d/cpulist", n);
 	if (len < 0)
 		return len;
 	ret = mb_parse_list(buf, (size_t)len, nd->cpus, cpubits, NULL);
@@ -351,19 +359,26 @@ static int load_extras(struct mb_topo *t)
 {
 	unsigned int cpubits = t->cpu_limit ? (unsigned)t->cpu_limit :
 					      MB_MAX_CPUS;
+	struct scratch *sc = malloc(sizeof(*sc));
 	int nodefd, wfd, ret;
 
+	if (!sc)
+		return -ENOMEM;
 	nodefd = open_dir(t->root, NODE_DIR);
-	if (nodefd < 0)
-		return -errno;
+	if (nodefd < 0) {
+		ret = -errno;
+		free(sc);
+		return ret;
+	}
 	wfd = open_dir(t->root, "kernel/mm/mempolicy/weighted_interleave");
 	ret = 0;
 	for (int n = 0; !ret && n < t->node_limit; n++)
 		if (t->nodes[n].online)
-			ret = load_node_extras(nodefd, wfd, t, n, cpubits);
+			ret = load_node_extras(nodefd, wfd, t, n, cpubits, sc);
 	close(nodefd);
 	if (wfd >= 0)
 		close(wfd);
+	free(sc);
 	if (ret)
 		return ret;
 	if (!t->cpu_limit) {
@@ -415,10 +430,10 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 {
 	unsigned long online[MB_LONGS(MB_MAX_NODES)] = {0};
 	unsigned long memory[MB_LONGS(MB_MAX_NODES)] = {0};
-	int online_ids[MB_MAX_NODES];
 	unsigned int limit = 0, plimit = 0, climit = 0;
+	struct scratch *sc = NULL;
 	struct mb_topo *t;
-	int ret, nonline = 0, nodefd;
+	int *online_ids, ret, nonline = 0, nodefd;
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -465,8 +480,11 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 			      sizeof(int));
 	t->memblk_node = calloc((size_t)t->node_limit, sizeof(int));
 	t->allowed = calloc(MB_LONGS(t->node_limit), sizeof(unsigned long));
-	if (!t->nodes || !t->node_dist || !t->memblk_node || !t->allowed)
+	sc = malloc(sizeof(*sc));
+	if (!t->nodes || !t->node_dist || !t->memblk_node || !t->allowed ||
+	    !sc)
 		goto err;
+	online_ids = sc->online_ids;
 	for (int i = 0; i < t->node_limit * t->node_limit; i++)
 		t->node_dist[i] = -1;
 
@@ -488,9 +506,11 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 	ret = nodefd < 0 ? -errno : 0;
 	for (int i = 0; !ret && i < nonline; i++)
 		ret = load_node_core(nodefd, t, online_ids[i], online_ids,
-				     nonline);
+				     nonline, sc);
 	if (nodefd >= 0)
 		close(nodefd);
+	free(sc);
+	sc = NULL;
 	if (ret)
 		goto err;
 	ret = load_allowed(t);
@@ -511,6 +531,7 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 	*out = t;
 	return 0;
 err:
+	free(sc);
 	mb_topo_free(t);
 	return ret;
 }
