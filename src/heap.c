@@ -138,18 +138,29 @@ static inline unsigned int size_class(size_t size)
 	return class_of16[(size + 15) >> 4];
 }
 
-/* ---- which 2 MiB units are chunks: a two-level bitmap ---- */
-#define L1_BITS 10
-#define L2_BITS (47 - CHUNK_SHIFT - L1_BITS)
-static unsigned long *chunkmap[1 << L1_BITS];
+/* ---- which 2 MiB units are chunks: a two-level bitmap ----
+ *
+ * It covers the widest user address space of the architectures we run on:
+ * 57 bits (x86-64 with 5-level paging gives up to 2^56 to a process that
+ * asks for addresses above 2^47; arm64 gives 2^48, or 2^52 with LVA).  The
+ * first level is 2^16 pointers (512 KiB of zero pages until used); a leaf,
+ * allocated on first use, has a bit for each of the 2^20 units of 2 TiB
+ * (128 KiB, mapped lazily by calloc).  A process uses a leaf or two.
+ */
+#define ADDR_BITS 57
+#define L1_BITS 16
+#define L2_BITS (ADDR_BITS - CHUNK_SHIFT - L1_BITS)
+static unsigned long *chunkmap[1UL << L1_BITS];
 static pthread_mutex_t chunkmap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+_Static_assert(sizeof(uintptr_t) * 8 >= ADDR_BITS, "64-bit addresses");
 
 static bool chunkmap_test(uintptr_t c)
 {
 	uintptr_t i = c >> CHUNK_SHIFT;
 	unsigned long *leaf;
 
-	if (c >> 47)
+	if (c >> ADDR_BITS)
 		return false;
 	leaf = __atomic_load_n(&chunkmap[i >> L2_BITS], __ATOMIC_ACQUIRE);
 	if (!leaf)
@@ -164,20 +175,22 @@ static int chunkmap_set(uintptr_t c, bool on)
 	uintptr_t i = c >> CHUNK_SHIFT;
 	unsigned long *leaf, bit;
 
-	if (c >> 47)
-		return -ENOMEM; /* above the 47-bit space: not ours to track */
-	pthread_mutex_lock(&chunkmap_lock);
-	leaf = chunkmap[i >> L2_BITS];
+	if (c >> ADDR_BITS)
+		return -ENOMEM; /* no user address is up there */
+	leaf = __atomic_load_n(&chunkmap[i >> L2_BITS], __ATOMIC_ACQUIRE);
 	if (!leaf) {
-		leaf = calloc(MB_LONGS(1UL << L2_BITS), sizeof(long));
+		pthread_mutex_lock(&chunkmap_lock);
+		leaf = chunkmap[i >> L2_BITS];
 		if (!leaf) {
-			pthread_mutex_unlock(&chunkmap_lock);
-			return -ENOMEM;
+			leaf = calloc(MB_LONGS(1UL << L2_BITS), sizeof(long));
+			if (leaf)
+				__atomic_store_n(&chunkmap[i >> L2_BITS], leaf,
+						 __ATOMIC_RELEASE);
 		}
-		__atomic_store_n(&chunkmap[i >> L2_BITS], leaf,
-				 __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&chunkmap_lock);
+		if (!leaf)
+			return -ENOMEM;
 	}
-	pthread_mutex_unlock(&chunkmap_lock);
 	i &= (1UL << L2_BITS) - 1;
 	bit = 1UL << (i % MB_BPL);
 	if (on)
