@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "internal.h"
@@ -44,6 +45,12 @@
 #define KEEP_EMPTY 1
 /* Full slabs a thread looks at for remote frees before it takes a new one. */
 #define FULL_SCAN 8
+/* After a chunk could not be had (a full memblk), further attempts fail
+ * at once for this long, or until the arena gets memory back: each one
+ * maps, populates and migrates 2 MiB before it fails, and a thread that
+ * keeps asking (an allocation loop that counts its failures) would spend
+ * minutes under emulation doing so. */
+#define FAIL_NS 20000000LL
 /* Freed large objects an arena keeps for reuse. */
 #define CACHE_SLOTS 16
 #define CACHE_MAX (64UL << 20)
@@ -87,6 +94,8 @@ struct arena {
 	unsigned long behavior, flags; /* for chunks mapped from now on */
 	struct chunk *free_chunks;
 	uint64_t chunks, empty_chunks;
+	long long failed_at; /* when chunk_new last failed, 0: not since */
+	int failed_err;
 	struct slab *abandoned[NCLASSES];
 	struct tcache *tcaches; /* every live thread cache, for statistics */
 	struct counters retired; /* of thread caches that are gone */
@@ -276,6 +285,14 @@ static void arena_mask(const struct arena *a, unsigned long *mask)
 	mb_set(mask, (unsigned int)a->memblk);
 }
 
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* Map, bind and populate a chunk.  Called with a->lock held. */
 static struct chunk *chunk_new(struct arena *a, int *err)
 {
@@ -285,6 +302,11 @@ static struct chunk *chunk_new(struct arena *a, int *err)
 	void *p;
 	int ret;
 
+	if (a->failed_at && now_ns() - a->failed_at < FAIL_NS) {
+		*err = a->failed_err;
+		return NULL;
+	}
+	a->failed_at = 0;
 	p = mmap(NULL, 2 * CHUNK_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
@@ -297,6 +319,14 @@ static struct chunk *chunk_new(struct arena *a, int *err)
 		munmap(p, lo - base);
 	munmap((void *)(lo + CHUNK_SIZE), base + CHUNK_SIZE - lo);
 	c = (struct chunk *)lo;
+	/* Known as a chunk before the costly part; its magic is still 0,
+	 * so memblk_free() refuses pointers into it until it is ready. */
+	ret = chunkmap_set(lo, true);
+	if (ret) {
+		munmap(c, CHUNK_SIZE);
+		*err = ret;
+		return NULL;
+	}
 	arena_mask(a, mask);
 	if (a->flags & MEMBLK_HEAP_NOPOPULATE)
 		ret = mem_setbinding_range(c, CHUNK_SIZE, (unsigned)a->memblk + 1,
@@ -304,10 +334,11 @@ static struct chunk *chunk_new(struct arena *a, int *err)
 	else
 		ret = mb_populate_bound(c, CHUNK_SIZE, (unsigned)a->memblk + 1,
 					mask, a->behavior);
-	if (!ret)
-		ret = chunkmap_set(lo, true);
 	if (ret) {
+		chunkmap_set(lo, false);
 		munmap(c, CHUNK_SIZE);
+		a->failed_at = now_ns();
+		a->failed_err = ret;
 		*err = ret;
 		return NULL;
 	}
@@ -388,6 +419,7 @@ static void slab_return(struct arena *a, struct slab *s)
 
 	__atomic_store_n(&s->owner, NULL, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&a->lock);
+	a->failed_at = 0; /* a slab back: worth trying again */
 	c->free_mask |= 1U << i;
 	if (!c->listed) {
 		c->listed = true;
@@ -927,6 +959,7 @@ MB_EXPORT int memblk_heap_configure(int memblk,
 	pthread_mutex_lock(&a->lock);
 	a->behavior = o.behavior;
 	a->flags = o.flags;
+	a->failed_at = 0;
 	pthread_mutex_unlock(&a->lock);
 	return 0;
 }
