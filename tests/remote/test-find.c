@@ -17,10 +17,29 @@
 int mb_remote_test_find_bytes(pid_t pid, const unsigned char *insn,
 			      size_t len, size_t align, unsigned long *addr);
 
-/* In .rodata, which is not executable and so not searched; copied with
- * volatile reads so that no copy of them ends up in .text as immediates. */
-static const unsigned char pat_a[4] = { 0x3c, 0xc3, 0x5a, 0xa5 };
-static const unsigned char pat_b[4] = { 0x6b, 0xb6, 0x2d, 0xd2 };
+/* The patterns never appear in the program itself: a static binary may
+ * map .rodata executable (arm64 links it into the text segment), and the
+ * search reads the program's own text before the area.  They are kept
+ * XORed with KEY and decoded into writable memory at run time, through
+ * volatile reads so that the compiler cannot fold them into code. */
+#define KEY 0xa5
+static const unsigned char pat_a_x[8] = { 0x3c ^ KEY, 0xc3 ^ KEY, 0x5a ^ KEY,
+					  0xa5 ^ KEY, 0x96 ^ KEY, 0x69 ^ KEY,
+					  0x0f ^ KEY, 0xf0 ^ KEY };
+static const unsigned char pat_b_x[8] = { 0x6b ^ KEY, 0xb6 ^ KEY, 0x2d ^ KEY,
+					  0xd2 ^ KEY, 0xe1 ^ KEY, 0x1e ^ KEY,
+					  0x87 ^ KEY, 0x78 ^ KEY };
+static unsigned char pat_a[8], pat_b[8];
+
+static void decode(void)
+{
+	const volatile unsigned char *a = pat_a_x, *b = pat_b_x;
+
+	for (int i = 0; i < 8; i++) {
+		pat_a[i] = a[i] ^ KEY;
+		pat_b[i] = b[i] ^ KEY;
+	}
+}
 
 #define AREA (4 * 65536)
 #define AT_ODD 1
@@ -31,7 +50,7 @@ static void put(unsigned char *area, size_t off, const unsigned char *pat)
 {
 	const volatile unsigned char *src = pat;
 
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 8; i++)
 		area[off + (size_t)i] = src[i];
 }
 
@@ -39,7 +58,7 @@ static void expect(pid_t pid, const unsigned char *pat, size_t align,
 		   unsigned long base, long off, const char *what)
 {
 	unsigned long addr = 0;
-	int r = mb_remote_test_find_bytes(pid, pat, 4, align, &addr);
+	int r = mb_remote_test_find_bytes(pid, pat, 8, align, &addr);
 
 	if (off < 0) {
 		RT_CHECK(r == -EOPNOTSUPP || (r == 0 && addr % align == 0 &&
@@ -60,6 +79,7 @@ int main(void)
 	int pfd[2], st;
 	pid_t pid;
 
+	decode();
 	if (pipe(pfd))
 		return 1;
 	pid = fork();
