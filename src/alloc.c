@@ -252,7 +252,12 @@ int mb_populate_bound(void *p, size_t len, unsigned int mlen,
 			if (ret)
 				return ret;
 		}
-		return populate(p, len);
+		/* A binding that may fall back has no OOM killer to fear
+		 * from later faults: if memory is too short to populate now
+		 * (a full memblk, reclaim racing), the pages come at first
+		 * touch instead, still by the binding. */
+		ret = populate(p, len);
+		return ret == -ENOMEM ? 0 : ret;
 	}
 	if (scheme == MEMBIND_STRIPE) {
 		unsigned int order = MEMBIND_STRIPE_ORDER(behavior);
