@@ -512,14 +512,15 @@ MB_EXPORT int mem_free(void *p)
 	return mb_buf_free(p, 0, NULL, NULL);
 }
 
-/* Grow or shrink b in place or by mremap; -EAGAIN: copy instead. */
+/* Grow or shrink b in place; -EAGAIN: copy instead.  On any other error
+ * b is as it was. */
 static int resize(struct mb_buf *b, size_t size)
 {
 	size_t granule = b->flags & MEM_ALLOC_HUGETLB ? hugetlb_size() :
 							 page_size();
 	size_t maplen = (size + granule - 1) & ~(granule - 1);
 	uintptr_t old = b->addr;
-	size_t oldlen = b->maplen;
+	size_t oldlen = b->maplen, oldsize = b->size;
 	void *q;
 	int ret;
 
@@ -535,20 +536,23 @@ static int resize(struct mb_buf *b, size_t size)
 	/* A move could lose the alignment; hugetlb mremap is recent. */
 	if (b->alignment > page_size() || (b->flags & MEM_ALLOC_HUGETLB))
 		return -EAGAIN;
-	unstripe(b, old);
-	q = mremap((void *)old, oldlen, maplen, MREMAP_MAYMOVE);
-	if (q == MAP_FAILED) {
-		if (b->mask) /* the old stripes back as they were */
-			mem_setbinding_range((void *)old, oldlen, b->len,
-					     b->mask, b->behavior);
+	/* Grow in place only: a mapping that must move goes the copy way,
+	 * where a failure leaves the caller's buffer as it was. */
+	q = mremap((void *)old, oldlen, maplen, 0);
+	if (q == MAP_FAILED)
 		return -EAGAIN;
-	}
-	b->addr = (uintptr_t)q;
 	b->maplen = maplen;
 	b->size = size;
 	/* The tail inherited the policy of the last piece (one stripe);
 	 * bind the whole again.  Pages already there conform. */
 	ret = place(b);
+	if (ret) {
+		/* Give the buffer back as it was: its length and binding. */
+		mremap((void *)old, maplen, oldlen, 0);
+		b->maplen = oldlen;
+		b->size = oldsize;
+		place(b);
+	}
 	return ret;
 }
 
@@ -581,8 +585,7 @@ MB_EXPORT void *mem_realloc(void *p, size_t size)
 		return (void *)b->addr;
 	}
 	if (ret != -EAGAIN) {
-		/* Resized but not placed: the buffer stays usable; its tail
-		 * may sit elsewhere. */
+		/* Not resized: the buffer is as it was (resize() undid it). */
 		record(b);
 		mb_alloc_fail(ret);
 		return NULL;

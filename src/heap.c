@@ -564,7 +564,7 @@ static bool slab_refill(struct slab *s)
 				o + (size_t)(j + 1) * s->size;
 		*(void **)(o + (size_t)(k - 1) * s->size) = NULL;
 		s->free = o;
-		s->carved += k;
+		__atomic_store_n(&s->carved, s->carved + k, __ATOMIC_RELAXED);
 		return true;
 	}
 	return false;
@@ -655,6 +655,18 @@ static void *cache_take(struct arena *a, size_t size, size_t align)
 }
 
 /* Keep a freed large object for reuse; false if the cache is full. */
+/* Is p in a's cache of freed large objects (freed already)? */
+static bool cache_has(struct arena *a, void *p)
+{
+	bool has = false;
+
+	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->ncached && !has; i++)
+		has = a->cache[i].p == p;
+	pthread_mutex_unlock(&a->lock);
+	return has;
+}
+
 static bool cache_put(struct arena *a, void *p, size_t usable)
 {
 	bool kept = false;
@@ -791,9 +803,29 @@ MB_EXPORT void *memblk_aligned_alloc(size_t alignment, size_t size,
 	 * larger alignment goes to a buffer of its own. */
 	bool fresh;
 
+	if (size == 0) {
+		mb_alloc_fail(-EINVAL);
+		return NULL;
+	}
 	if (alignment > SMALL_MAX / 2 && size <= SMALL_MAX)
 		size = SMALL_MAX + 1;
 	return heap_alloc(size, alignment, memblk, &fresh);
+}
+
+/* Is p the start of an object handed out from chunk c?  (Not a pointer
+ * into the middle of one, nor past what the slab has carved.) */
+static bool small_object(struct chunk *c, void *p)
+{
+	struct slab *s = slab_of(c, p);
+	uintptr_t off;
+
+	if (c->magic != CHUNK_MAGIC || !s->size ||
+	    (uintptr_t)p < (uintptr_t)s->start)
+		return false;
+	off = (uintptr_t)p - (uintptr_t)s->start;
+	return off % s->size == 0 &&
+	       off / s->size <
+		       __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
 }
 
 /* Free a small object p of chunk c: 0 or -EINVAL. */
@@ -805,10 +837,7 @@ static int free_small(struct chunk *c, void *p)
 	struct tls *t;
 	int err = 0;
 
-	if (c->magic != CHUNK_MAGIC || !s->size ||
-	    (uintptr_t)p < (uintptr_t)s->start ||
-	    ((uintptr_t)p - (uintptr_t)s->start) % s->size ||
-	    ((uintptr_t)p - (uintptr_t)s->start) / s->size >= s->carved)
+	if (!small_object(c, p))
 		return -EINVAL;
 	t = tls;
 	me = t && (unsigned int)a->memblk < t->n ? t->tc[a->memblk] : NULL;
@@ -858,7 +887,7 @@ static int free_large(void *p)
 	    (tag & MB_BUF_MEMBLK_MASK) >= MB_MAX_NODES)
 		return -EINVAL;
 	a = arenas[tag & MB_BUF_MEMBLK_MASK];
-	if (!a)
+	if (!a || cache_has(a, p)) /* a second free of a cached object */
 		return -EINVAL;
 	if (!cache_put(a, p, usable)) {
 		ret = mb_buf_free(p, MB_BUF_HEAP, NULL, NULL);
@@ -890,12 +919,12 @@ MB_EXPORT size_t memblk_usable_size(void *p)
 
 	if (!p)
 		return 0;
-	if (chunkmap_test((uintptr_t)c)) {
-		struct slab *s = slab_of(c, p);
-
-		return c->magic == CHUNK_MAGIC ? s->size : 0;
-	}
-	if (mb_buf_lookup(p, &usable, &tag) && (tag & MB_BUF_HEAP))
+	if (chunkmap_test((uintptr_t)c))
+		return small_object(c, p) ? slab_of(c, p)->size : 0;
+	if (mb_buf_lookup(p, &usable, &tag) && (tag & MB_BUF_HEAP) &&
+	    (tag & MB_BUF_MEMBLK_MASK) < MB_MAX_NODES &&
+	    !(arenas[tag & MB_BUF_MEMBLK_MASK] &&
+	      cache_has(arenas[tag & MB_BUF_MEMBLK_MASK], p)))
 		return usable;
 	return 0;
 }
@@ -907,7 +936,7 @@ static int memblk_of(void *p)
 	size_t usable;
 
 	if (chunkmap_test((uintptr_t)c))
-		return c->arena->memblk;
+		return small_object(c, p) ? c->arena->memblk : -EINVAL;
 	if (mb_buf_lookup(p, &usable, &tag) && (tag & MB_BUF_HEAP))
 		return (int)(tag & MB_BUF_MEMBLK_MASK);
 	return -EINVAL;
