@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include <sys/mman.h>
+
 #include "alloctest.h"
 
 static int maps_lines(void)
@@ -217,6 +219,27 @@ static void threads(void)
 	}
 }
 
+/* A resize that cannot be done leaves the buffer as it was: 4 KiB stripes
+ * over more stripes than vm.max_map_count allows. */
+static void realloc_fails_cleanly(void)
+{
+	struct mem_alloc_opts o = MEM_ALLOC_OPTS_INIT;
+	unsigned long m = 1;
+	unsigned char v;
+	char *p = mem_alloc(8 * 4096, 64, &m,
+			    MEMBIND_STRIPE | MEMBIND_STRIPE_SIZE(12), &o);
+
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	memset(p, 7, 8 * 4096);
+	CHECK(mem_realloc(p, 300000UL * 4096) == NULL);
+	CHECK_EQ(mem_alloc_error(), -ENOMEM);
+	CHECK_EQ(mincore(p, 4096, &v), 0); /* still mapped */
+	CHECK_EQ(p[5], 7);
+	CHECK_EQ(mem_free(p), 0);
+}
+
 int main(void)
 {
 	if (memblk_count() < 1 || memblk_count() > BT_MAX) {
@@ -227,5 +250,6 @@ int main(void)
 	binding_reads_back();
 	options();
 	threads();
+	realloc_fails_cleanly();
 	return t_finish("test_alloc_api");
 }

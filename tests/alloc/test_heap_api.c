@@ -138,6 +138,27 @@ static void stats(int m)
 	CHECK_EQ(s2.frees - s0.frees, 100);
 }
 
+/* Pointers that are not objects: the middle of one, a second free. */
+static void not_objects(void)
+{
+	char *p = memblk_malloc(100, 0), *big;
+
+	CHECK(p != NULL);
+	CHECK_EQ(memblk_usable_size(p + 8), 0);
+	CHECK(memblk_realloc(p + 8, 1000, 0) == NULL);
+	CHECK_EQ(mem_alloc_error(), -EINVAL);
+	CHECK_EQ(memblk_free(p + 8), -EINVAL);
+	CHECK_EQ(memblk_free(p), 0);
+	CHECK(memblk_aligned_alloc(16384, 0, 0) == NULL);
+	CHECK_EQ(mem_alloc_error(), -EINVAL);
+	big = memblk_malloc(200000, 0);
+	CHECK(big != NULL);
+	CHECK_EQ(memblk_free(big), 0);
+	/* It may sit in the cache of freed large objects: still not one. */
+	CHECK_EQ(memblk_free(big), -EINVAL);
+	CHECK_EQ(memblk_usable_size(big), 0);
+}
+
 int main(void)
 {
 	int n = memblk_count();
@@ -147,6 +168,7 @@ int main(void)
 		return T_SKIP;
 	}
 	bad_input();
+	not_objects();
 	for (int m = 0; m < n; m++) {
 		sizes(m);
 		stats(m);
