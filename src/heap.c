@@ -570,6 +570,18 @@ static bool slab_refill(struct slab *s)
 	return false;
 }
 
+/* Take the first free object of s, a slab of tc with one. */
+static inline void *slab_pop(struct tcache *tc, struct slab *s)
+{
+	void *p = s->free;
+
+	s->free = *(void **)p;
+	s->used++;
+	stat_add(&tc->st.alloc_bytes, s->size);
+	stat_add(&tc->st.allocs, 1);
+	return p;
+}
+
 static void *alloc_slow(struct tcache *tc, unsigned int cls, int *err)
 {
 	struct slab *s;
@@ -605,31 +617,17 @@ static void *alloc_slow(struct tcache *tc, unsigned int cls, int *err)
 	}
 	list_push(&tc->active[cls], s);
 found:
-	{
-		void *p = s->free;
-
-		s->free = *(void **)p;
-		s->used++;
-		stat_add(&tc->st.alloc_bytes, s->size);
-		stat_add(&tc->st.allocs, 1);
-		return p;
-	}
+	return slab_pop(tc, s);
 }
 
 static inline void *alloc_class(struct tcache *tc, unsigned int cls,
 				int *err)
 {
 	struct slab *s = tc->active[cls];
-	void *p;
 
 	if (unlikely(!s || !s->free))
 		return alloc_slow(tc, cls, err);
-	p = s->free;
-	s->free = *(void **)p;
-	s->used++;
-	stat_add(&tc->st.alloc_bytes, s->size);
-	stat_add(&tc->st.allocs, 1);
-	return p;
+	return slab_pop(tc, s);
 }
 
 /* A cached large object of at least size bytes (not much more), aligned
@@ -759,16 +757,9 @@ MB_EXPORT void *memblk_malloc(size_t size, int memblk)
 		   t->tc[memblk])) {
 		struct tcache *tc = t->tc[memblk];
 		struct slab *s = tc->active[size_class(size)];
-		void *p;
 
-		if (likely(s && s->free)) {
-			p = s->free;
-			s->free = *(void **)p;
-			s->used++;
-			stat_add(&tc->st.alloc_bytes, s->size);
-			stat_add(&tc->st.allocs, 1);
-			return p;
-		}
+		if (likely(s && s->free))
+			return slab_pop(tc, s);
 	}
 	return heap_alloc(size, 16, memblk, &fresh);
 }
