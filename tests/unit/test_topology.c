@@ -137,6 +137,40 @@ static void test_info(void)
 	CHECK_EQ(memblk_info(0, NULL), -EINVAL);
 }
 
+static void test_size_extents(void)
+{
+	struct memblk_extent e[4];
+	uint64_t size = 0, free = 0;
+
+	/* memblk_size: the same figures as memblk_info, without the rest. */
+	CHECK_EQ(memblk_size(1, &size, &free), 0);
+	CHECK(size == 2097152ULL * 1024);
+	CHECK(free == 1024000ULL * 1024);
+	CHECK_EQ(memblk_size(2, &size, NULL), 0);
+	CHECK(size == 524288ULL * 1024);
+	CHECK_EQ(memblk_size(3, &size, &free), -ENOENT);
+	CHECK_EQ(memblk_size(0, NULL, NULL), -EINVAL);
+
+	/* No memory blocks in the tree: the system does not say. */
+	CHECK_EQ(memblk_extents(0, e, 4), -ENOENT);
+	/* Blocks of 128 MiB (the kernel writes the size in hex): 0, 1 and 3
+	 * on node 0 are two extents; 5 on node 7 (memblk 2) is one. */
+	t_write(root, "devices/system/memory/block_size_bytes", "8000000\n");
+	t_write(root, STD_ND "/node0/memory0", "%s", "");
+	t_write(root, STD_ND "/node0/memory1", "%s", "");
+	t_write(root, STD_ND "/node0/memory3", "%s", "");
+	t_write(root, STD_ND "/node7/memory5", "%s", "");
+	CHECK_EQ(memblk_extents(0, e, 4), 2);
+	CHECK(e[0].start == 0 && e[0].length == 2ULL << 27);
+	CHECK(e[1].start == 3ULL << 27 && e[1].length == 1ULL << 27);
+	CHECK_EQ(memblk_extents(0, e, 1), 2); /* the count, one written */
+	CHECK_EQ(memblk_extents(2, e, 4), 1);
+	CHECK(e[0].start == 5ULL << 27 && e[0].length == 1ULL << 27);
+	CHECK_EQ(memblk_extents(1, e, 4), 0);
+	CHECK_EQ(memblk_extents(3, e, 4), -ENOENT);
+	CHECK_EQ(memblk_extents(0, NULL, 4), -EINVAL);
+}
+
 static void test_refresh(void)
 {
 	/* Node 5 gains memory: memblks 0,2,5,7 -> 4, node 7 becomes memblk 3. */
@@ -220,6 +254,7 @@ int main(void)
 	test_distances();
 	test_cpus();
 	test_info();
+	test_size_extents();
 	test_direct_load();
 	test_refresh();
 	t_rmtree(root);
