@@ -886,7 +886,8 @@ MB_EXPORT int memblk_extents(int memblk, struct memblk_extent *out, int max)
 		ids[n++] = id;
 	}
 	closedir(dir);
-	qsort(ids, n, sizeof(*ids), cmp_u64);
+	if (n > 1) /* ids is NULL when the node lists no block */
+		qsort(ids, n, sizeof(*ids), cmp_u64);
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 
