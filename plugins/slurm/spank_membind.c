@@ -309,17 +309,19 @@ static struct spank_option options[] = {
 	SPANK_OPTIONS_TABLE_END
 };
 
-static int opt_membind(int val, const char *optarg, int remote)
+/* Parse one option's value into a copy of the request, so that a refused
+ * value leaves the options given before it as they were. */
+static int take_option(const char *name, const char *optarg,
+		       int (*parse)(const char *, struct request *, char *,
+				    size_t))
 {
 	char err[512];
 	struct request r = user;
 
-	(void)val;
-	(void)remote;
 	if (!optarg)
 		optarg = "";
-	if (parse_binding(optarg, &r, err, sizeof(err)) < 0) {
-		slurm_error("membind: --membind=%s: %s", optarg, err);
+	if (parse(optarg, &r, err, sizeof(err)) < 0) {
+		slurm_error("membind: --%s=%s: %s", name, optarg, err);
 		return -1;
 	}
 	r.given = true;
@@ -327,22 +329,18 @@ static int opt_membind(int val, const char *optarg, int remote)
 	return 0;
 }
 
-static int opt_map(int val, const char *optarg, int remote)
+static int opt_membind(int val, const char *optarg, int remote)
 {
-	char err[512];
-	struct request r = user;
-
 	(void)val;
 	(void)remote;
-	if (!optarg)
-		optarg = "";
-	if (parse_map(optarg, &r, err, sizeof(err)) < 0) {
-		slurm_error("membind: --membind-map=%s: %s", optarg, err);
-		return -1;
-	}
-	r.given = true;
-	user = r;
-	return 0;
+	return take_option("membind", optarg, parse_binding);
+}
+
+static int opt_map(int val, const char *optarg, int remote)
+{
+	(void)val;
+	(void)remote;
+	return take_option("membind-map", optarg, parse_map);
 }
 
 static int opt_verbose(int val, const char *optarg, int remote)
