@@ -303,6 +303,36 @@ MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
 	return ret;
 }
 
+/* The memblk the stripe holding address a of record r is on. */
+static unsigned int stripe_memblk(const struct stripe_rec *r, uintptr_t a)
+{
+	unsigned long idx = (a - r->base) >> r->order;
+	unsigned int n = mb_weight(r->mask, r->len);
+	unsigned int m = mb_next(r->mask, r->len, 0);
+
+	for (unsigned long i = 0; i < idx % n; i++)
+		m = mb_next(r->mask, r->len, m + 1);
+	return m;
+}
+
+/* Is the page at a bound by the kernel as r says (hard, to its stripe's
+ * memblk alone)?  Under stripe_lock. */
+static bool stripe_holds(const struct mb_topo *t, const struct stripe_rec *r,
+			 uintptr_t a)
+{
+	unsigned long nodes[MB_LONGS(MB_MAX_NODES)] = {0};
+	unsigned long out[MB_LONGS(MEMBIND_MAX_BITS)];
+	unsigned long b;
+	int mode;
+
+	if (mb_sys_get_mempolicy(&mode, nodes, mb_kbits(t), (void *)a,
+				 MPOL_F_ADDR))
+		return false;
+	mb_from_kpol(t, mode, nodes, mb_kbits(t), r->len, out, &b);
+	return b == MEMBIND_HARD && mb_weight(out, r->len) == 1 &&
+	       mb_test(out, stripe_memblk(r, a));
+}
+
 MB_EXPORT int mem_getbinding_range(void *addr, unsigned int len,
 				   unsigned long *mask, unsigned long *behavior)
 {
@@ -327,28 +357,31 @@ MB_EXPORT int mem_getbinding_range(void *addr, unsigned int len,
 	mb_from_kpol(t, mode, nodes, mb_kbits(t), len, out, &b);
 
 	/* One memblk bound hard, inside a stripe record, on the memblk that
-	 * stripe should have: it is that stripe. */
+	 * stripe should have, and the record's first and last stripes still
+	 * bound as they were: it is that stripe.  A record whose ends no
+	 * longer match (the range was unmapped or rebound behind our back)
+	 * is dropped here, so a new mapping at the same address is not taken
+	 * for the old stripes. */
 	if (b == MEMBIND_HARD && mb_weight(out, len) == 1) {
 		pthread_mutex_lock(&stripe_lock);
-		for (struct stripe_rec *r = stripes; r; r = r->next) {
-			unsigned long idx;
-			unsigned int n, m;
+		for (struct stripe_rec **pp = &stripes; *pp; pp = &(*pp)->next) {
+			struct stripe_rec *r = *pp;
 
 			if (a < r->lo || a >= r->hi)
 				continue;
-			idx = (a - r->base) >> r->order;
-			n = mb_weight(r->mask, r->len);
-			m = mb_next(r->mask, r->len, 0);
-			for (unsigned long i = 0; i < idx % n; i++)
-				m = mb_next(r->mask, r->len, m + 1);
-			if (mb_test(out, m)) {
-				memset(out, 0, MB_LONGS(len) * sizeof(long));
-				memcpy(out, r->mask,
-				       MB_LONGS(r->len < len ? r->len : len) *
-					       sizeof(long));
-				b = MEMBIND_STRIPE |
-				    MEMBIND_STRIPE_SIZE(r->order);
+			if (!mb_test(out, stripe_memblk(r, a)))
+				break;
+			if (!stripe_holds(t, r, r->lo) ||
+			    !stripe_holds(t, r, r->hi - 1)) {
+				*pp = r->next;
+				free(r);
+				break;
 			}
+			memset(out, 0, MB_LONGS(len) * sizeof(long));
+			memcpy(out, r->mask,
+			       MB_LONGS(r->len < len ? r->len : len) *
+				       sizeof(long));
+			b = MEMBIND_STRIPE | MEMBIND_STRIPE_SIZE(r->order);
 			break;
 		}
 		pthread_mutex_unlock(&stripe_lock);

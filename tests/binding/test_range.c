@@ -16,7 +16,9 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "bindtest.h"
 
@@ -314,6 +316,38 @@ static void test_max_map_count(void)
 	unmap_region(p, len);
 }
 
+/* A striped range unmapped and mapped again at the same address is a new
+ * mapping without a binding.  Bound by hand (mbind(2), as another library
+ * would) to the node its first stripe had, so that the library's stripe
+ * record is not told, it reads back as HARD, not as the old stripes.  Its
+ * memory is on the memblk it was bound to. */
+static void test_stripe_remapped(void)
+{
+	const size_t ss = 64UL << 10, len = 4 * ss;
+	unsigned long b = MEMBIND_STRIPE | MEMBIND_STRIPE_SIZE(16);
+	char *p = map_region(len), *q;
+	unsigned long nodes;
+	long c[BT_MAX];
+
+	CHECK_EQ(set(p, len, all_to_bind(), b), 0);
+	check_binding("stripe before munmap", p, all, b);
+	q = mmap(p, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(q == p);
+	nodes = 1UL << memblk_to_node(bt_bind_to(0));
+	CHECK_EQ(syscall(SYS_mbind, p, ss, 2 /* MPOL_BIND */, &nodes,
+			 8 * sizeof(nodes), 0), 0);
+	check_binding("new mapping bound hard over an old stripe", p, 1UL,
+		      MEMBIND_HARD);
+	bt_touch(p, ss);
+	bt_placement("new mapping bound hard over an old stripe", p, ss, c);
+	CHECK_EQ(c[0], (long)(ss / BT_PAGE));
+	/* and a stripe set again there reads back as one */
+	CHECK_EQ(set(p, len, all_to_bind(), b), 0);
+	check_binding("stripe set again", p + ss, all, b);
+	unmap_region(p, len);
+}
+
 /* All n pages of [p, LEN) on memblk m, by both accounts. */
 static void check_on(const char *what, char *p, int m)
 {
@@ -386,6 +420,7 @@ int main(void)
 	test_stripes(0);
 	test_stripes(30);
 	test_max_map_count();
+	test_stripe_remapped();
 	test_move_strict();
 	return t_finish("test_range");
 }
