@@ -66,6 +66,18 @@ static void shards_init(void)
 {
 	for (int i = 0; i < NSHARDS; i++)
 		pthread_mutex_init(&shards[i].lock, NULL);
+	mb_fork_register(); /* mem_free() may come before the topology */
+}
+
+/* fork(): see fork.c.  The shard locks are never nested. */
+void mb_alloc_fork(enum mb_fork phase)
+{
+	pthread_once(&shards_once, shards_init);
+	for (int i = 0; i < NSHARDS; i++)
+		if (phase == MB_FORK_PREPARE)
+			pthread_mutex_lock(&shards[i].lock);
+		else
+			pthread_mutex_unlock(&shards[NSHARDS - 1 - i].lock);
 }
 
 static uint64_t hash(uintptr_t a)

@@ -227,11 +227,51 @@ static pthread_key_t tls_key;
 static __thread struct tls *tls __attribute__((tls_model("initial-exec")));
 
 static void tls_destroy(void *arg);
+static void tcache_abandon(struct tcache *tc);
 
 static void heap_init(void)
 {
 	classes_init();
 	pthread_key_create(&tls_key, tls_destroy);
+	mb_fork_register();
+}
+
+/* fork(): see fork.c.  In the child only the thread that forked lives on:
+ * the caches of the others are abandoned to their arenas as at thread
+ * exit, so that their slabs, and the objects the child frees into them,
+ * serve again.  (Their small per-thread tables of caches stay allocated.) */
+void mb_heap_fork(enum mb_fork phase)
+{
+	struct tls *t = tls;
+
+	if (phase == MB_FORK_PREPARE) {
+		pthread_mutex_lock(&arenas_lock);
+		for (int i = 0; i < MB_MAX_NODES; i++)
+			if (arenas[i])
+				pthread_mutex_lock(&arenas[i]->lock);
+		pthread_mutex_lock(&chunkmap_lock);
+		return;
+	}
+	pthread_mutex_unlock(&chunkmap_lock);
+	for (int i = MB_MAX_NODES - 1; i >= 0; i--)
+		if (arenas[i])
+			pthread_mutex_unlock(&arenas[i]->lock);
+	pthread_mutex_unlock(&arenas_lock);
+	if (phase != MB_FORK_CHILD)
+		return;
+	for (int i = 0; i < MB_MAX_NODES; i++) {
+		struct tcache *mine = t && (unsigned int)i < t->n ? t->tc[i] :
+								    NULL;
+
+		if (!arenas[i])
+			continue;
+		for (struct tcache *tc = arenas[i]->tcaches, *next; tc;
+		     tc = next) {
+			next = tc->next;
+			if (tc != mine)
+				tcache_abandon(tc);
+		}
+	}
 }
 
 /* The memblk is one this process may bind to: 0, or -EINVAL. */

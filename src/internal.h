@@ -183,4 +183,17 @@ int mb_where_pagemap(const struct mb_topo *t, pid_t pid, void *const *pages,
 /* Pages answered from the pagemap and pages left undecided, so far. */
 void mb_where_pagemap_stats(unsigned long *decided, unsigned long *undecided);
 
+/* fork(): the library's locks, taken before a fork and released after it
+ * (fork.c has the order).  In the child, MB_FORK_CHILD also lets the
+ * modules forget the threads that did not come along. */
+enum mb_fork { MB_FORK_PREPARE, MB_FORK_PARENT, MB_FORK_CHILD };
+void mb_fork_register(void);
+void mb_remote_fork(enum mb_fork phase);
+void mb_threads_fork(enum mb_fork phase);
+void mb_heap_fork(enum mb_fork phase);
+void mb_range_fork(enum mb_fork phase);
+void mb_topo_fork(enum mb_fork phase);
+void mb_pagemap_fork(enum mb_fork phase);
+void mb_alloc_fork(enum mb_fork phase);
+
 #endif /* MEMBIND_INTERNAL_H */

@@ -587,3 +587,12 @@ int mb_where_pagemap(const struct mb_topo *t, pid_t pid, void *const *pages,
 	__atomic_add_fetch(&stat_undecided, undecided, __ATOMIC_RELAXED);
 	return (int)undecided;
 }
+
+/* fork(): see fork.c. */
+void mb_pagemap_fork(enum mb_fork phase)
+{
+	if (phase == MB_FORK_PREPARE)
+		pthread_mutex_lock(&tab_lock);
+	else
+		pthread_mutex_unlock(&tab_lock);
+}

@@ -576,3 +576,12 @@ MB_EXPORT int mem_migrate(pid_t pid, unsigned int len,
 	ret = mb_sys_migrate_pages(pid ? pid : getpid(), mb_kbits(t), fn, tn);
 	return ret < 0 ? (int)ret : (int)(ret > INT32_MAX ? INT32_MAX : ret);
 }
+
+/* fork(): see fork.c. */
+void mb_range_fork(enum mb_fork phase)
+{
+	if (phase == MB_FORK_PREPARE)
+		pthread_mutex_lock(&stripe_lock);
+	else
+		pthread_mutex_unlock(&stripe_lock);
+}

@@ -1342,3 +1342,12 @@ int mb_remote_get_mempolicy(pid_t pid, struct mb_thread_policy *out, int max,
 }
 
 #endif
+
+/* fork(): see fork.c. */
+void mb_remote_fork(enum mb_fork phase)
+{
+	if (phase == MB_FORK_PREPARE)
+		pthread_mutex_lock(&remote_lock);
+	else
+		pthread_mutex_unlock(&remote_lock);
+}

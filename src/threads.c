@@ -559,3 +559,12 @@ int mb_threads_get(unsigned long nbits,
 	free(a.nodes);
 	return ret;
 }
+
+/* fork(): see fork.c. */
+void mb_threads_fork(enum mb_fork phase)
+{
+	if (phase == MB_FORK_PREPARE)
+		pthread_mutex_lock(&bcast_lock);
+	else
+		pthread_mutex_unlock(&bcast_lock);
+}

@@ -543,6 +543,24 @@ static const char *sysfs_root(void)
 	return root && *root ? root : "/sys";
 }
 
+/* fork(): see fork.c.  The current snapshot's extras_lock is taken too
+ * (a load of the extras in progress); topo_lock keeps the snapshot. */
+static struct mb_topo *topo_forking;
+
+void mb_topo_fork(enum mb_fork phase)
+{
+	if (phase == MB_FORK_PREPARE) {
+		pthread_mutex_lock(&topo_lock);
+		topo_forking = topo_cur;
+		if (topo_forking)
+			pthread_mutex_lock(&topo_forking->extras_lock);
+		return;
+	}
+	if (topo_forking)
+		pthread_mutex_unlock(&topo_forking->extras_lock);
+	pthread_mutex_unlock(&topo_lock);
+}
+
 const struct mb_topo *mb_topo_get(int *err)
 {
 	struct mb_topo *t = __atomic_load_n(&topo_cur, __ATOMIC_ACQUIRE);
@@ -550,6 +568,7 @@ const struct mb_topo *mb_topo_get(int *err)
 
 	if (t)
 		return t;
+	mb_fork_register();
 	pthread_mutex_lock(&topo_lock);
 	t = topo_cur;
 	if (!t) {
@@ -570,6 +589,7 @@ MB_EXPORT int membind_topology_refresh(void)
 	struct mb_topo *t, *old;
 	int ret;
 
+	mb_fork_register();
 	pthread_mutex_lock(&topo_lock);
 	ret = mb_topo_load(sysfs_root(), &t);
 	if (!ret) {
