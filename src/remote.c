@@ -65,6 +65,9 @@
  * how many rescans of /proc/PID/task may still find new threads. */
 #define MB_MAX_RETRIES 200
 #define MB_MAX_ROUNDS 64
+/* Event stops (traps of a group stop, or of an interrupt) one injected call
+ * lets pass before it gives up and starts the thread over. */
+#define MB_MAX_EVENT_TRAPS 8
 
 /* One lock for every remote operation: ptrace ties a tracee to the tracer
  * thread, and two operations on one target would fight anyway. */
@@ -561,14 +564,16 @@ static int mem_io(pid_t pid, unsigned long addr, void *buf, size_t len,
 /*
  * Run syscall nr(args) in tid, which is stopped with registers orig.
  * Returns 0 with *ret, MB_GONE, or MB_RETRY with *sig set when the thread
- * met signal delivery (a signal, or a group stop) before the call ran.
+ * met signal delivery (a signal, or event stops that kept coming) before
+ * the call ran.  *group_stop is set when an event stop of a group stop
+ * (SIGSTOP and the like) came on the way.
  * at_insn (MB_ARCH_RESTART_AT_ENTRY only): the thread is stopped with pc
  * at a syscall instruction; it runs into that call's entry stop, where our
  * call replaces it, and orig takes the call as the kernel set it up.
  */
 static int inject(const struct rop *op, pid_t tid, mb_regs_t *orig,
 		  bool *at_insn, long nr, const unsigned long args[6],
-		  long *ret, int *sig, bool *at_exit)
+		  long *ret, int *sig, bool *at_exit, bool *group_stop)
 {
 	mb_regs_t regs = *orig;
 	enum stop_kind k;
@@ -583,6 +588,20 @@ static int inject(const struct rop *op, pid_t tid, mb_regs_t *orig,
 	if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
 		return errno == ESRCH ? reap_gone(tid) : -errno;
 	k = wait_stop(tid, &s);
+	/* An event stop here is a trap taken before the thread got back to
+	 * user space: nothing ran, and it is still in the kernel with our
+	 * registers, so it can simply go on.  It comes when the thread was
+	 * in a group stop (SIGSTOP) as we seized it: the seize makes it trap,
+	 * and our PTRACE_INTERRUPT, if it came after that trap, is one more
+	 * trap pending.  Detaching and starting over would meet the same
+	 * race each time.  Each trap clears the pending one. */
+	for (int n = 0; k == STOP_EVENT && n < MB_MAX_EVENT_TRAPS; n++) {
+		if (s != SIGTRAP)
+			*group_stop = true;
+		if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
+			return errno == ESRCH ? reap_gone(tid) : -errno;
+		k = wait_stop(tid, &s);
+	}
 	if (k == STOP_GONE)
 		return MB_GONE;
 	if (k != STOP_SYSCALL) {
@@ -764,7 +783,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 		a[1] = scratch + sizeof(unsigned long);
 		a[2] = op->save_bits + 1;
 		r = inject(op, tid, &orig, &at_insn, MB_ARCH_NR_GET_MEMPOLICY,
-			   a, &ret, &sig, &at_exit);
+			   a, &ret, &sig, &at_exit, &group_stop);
 		if (r)
 			goto out_mem;
 		if (ret < 0) {
@@ -790,7 +809,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 			a[2] = job->set_bits + 1;
 		}
 		r = inject(op, tid, &orig, &at_insn, MB_ARCH_NR_SET_MEMPOLICY,
-			   a, &ret, &sig, &at_exit);
+			   a, &ret, &sig, &at_exit, &group_stop);
 		if (r)
 			goto out_mem;
 		job->set_ret = ret;
