@@ -663,19 +663,26 @@ static int thread_begin(const struct rop *op, pid_t tid)
 	 * syscall it does not allow: never run one blindly there. */
 	if (st.seccomp)
 		return -EPERM;
-	if (ptrace(PTRACE_SEIZE, tid, 0, (void *)PTRACE_O_TRACESYSGOOD) < 0) {
+	/* EPERM is also what a tracee of somebody else gives; when that
+	 * tracer has let go by the time we look, try again (a few times) so
+	 * that a passing tracer is not reported as a refusal. */
+	for (int tries = 0;; tries++) {
+		if (ptrace(PTRACE_SEIZE, tid, 0,
+			   (void *)PTRACE_O_TRACESYSGOOD) == 0)
+			break;
 		r = -errno;
 		if (r == -ESRCH)
 			return MB_GONE;
-		if (r == -EPERM && read_status(op->pid, tid, &st) == 0) {
-			if (st.state == 'Z' || st.state == 'X')
-				return MB_GONE;
-			if (st.tracer)
-				return -EBUSY;
-		} else if (r == -EPERM) {
+		if (r != -EPERM)
+			return r;
+		if (read_status(op->pid, tid, &st) < 0)
 			return MB_GONE;
-		}
-		return r;
+		if (st.state == 'Z' || st.state == 'X')
+			return MB_GONE;
+		if (st.tracer)
+			return -EBUSY;
+		if (tries == 3)
+			return -EPERM;
 	}
 	stats_begin(tid);
 #ifdef MB_ARCH_BEFORE_STOP
