@@ -227,7 +227,7 @@ static pthread_key_t tls_key;
 static __thread struct tls *tls __attribute__((tls_model("initial-exec")));
 
 static void tls_destroy(void *arg);
-static void tcache_abandon(struct tcache *tc);
+static void tcache_retire(struct tcache *tc);
 
 static void heap_init(void)
 {
@@ -237,9 +237,14 @@ static void heap_init(void)
 }
 
 /* fork(): see fork.c.  In the child only the thread that forked lives on:
- * the caches of the others are abandoned to their arenas as at thread
- * exit, so that their slabs, and the objects the child frees into them,
- * serve again.  (Their small per-thread tables of caches stay allocated.) */
+ * the slabs on the lists of the other threads' caches go to their arenas
+ * as at thread exit, so that they, and the objects the child frees into
+ * them, serve again.  Those caches themselves are not freed: a slab that a
+ * vanished thread had taken but not yet listed (or was giving back) still
+ * names its cache as owner, and a freed cache's address could come back as
+ * the child's own cache, which would then take that slab for one of its
+ * listed ones.  Such a slab, and the caches, a few hundred bytes per
+ * thread, stay with the child unused. */
 void mb_heap_fork(enum mb_fork phase)
 {
 	struct tls *t = tls;
@@ -269,7 +274,7 @@ void mb_heap_fork(enum mb_fork phase)
 		     tc = next) {
 			next = tc->next;
 			if (tc != mine)
-				tcache_abandon(tc);
+				tcache_retire(tc);
 		}
 	}
 }
@@ -603,8 +608,10 @@ static bool slab_refill(struct slab *s)
 			*(void **)(o + (size_t)j * s->size) =
 				o + (size_t)(j + 1) * s->size;
 		*(void **)(o + (size_t)(k - 1) * s->size) = NULL;
-		s->free = o;
+		/* carved first: a fork() between the two stores leaves the
+		 * child k objects short, never handing them out twice. */
 		__atomic_store_n(&s->carved, s->carved + k, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->free, (void *)o, __ATOMIC_RELEASE);
 		return true;
 	}
 	return false;
@@ -1075,7 +1082,9 @@ MB_EXPORT int memblk_heap_stats(int memblk, struct memblk_heap_stats *st)
 }
 
 /* ---- thread exit: the thread's slabs go to the arena ---- */
-static void tcache_abandon(struct tcache *tc)
+/* Give tc's slabs to its arena and take tc off the arena's list, its
+ * counters kept; tc itself is the caller's. */
+static void tcache_retire(struct tcache *tc)
 {
 	struct arena *a = tc->arena;
 
@@ -1113,6 +1122,11 @@ static void tcache_abandon(struct tcache *tc)
 	if (tc->next)
 		tc->next->prev = tc->prev;
 	pthread_mutex_unlock(&a->lock);
+}
+
+static void tcache_abandon(struct tcache *tc)
+{
+	tcache_retire(tc);
 	free(tc);
 }
 

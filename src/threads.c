@@ -560,11 +560,16 @@ int mb_threads_get(unsigned long nbits,
 	return ret;
 }
 
-/* fork(): see fork.c. */
+/* fork(): see fork.c.  In the child, a handler another thread was running
+ * at the fork (a late signal of a round that ended) will never finish: its
+ * count must not keep the child's first broadcast waiting. */
 void mb_threads_fork(enum mb_fork phase)
 {
-	if (phase == MB_FORK_PREPARE)
+	if (phase == MB_FORK_PREPARE) {
 		pthread_mutex_lock(&bcast_lock);
-	else
-		pthread_mutex_unlock(&bcast_lock);
+		return;
+	}
+	if (phase == MB_FORK_CHILD)
+		__atomic_store_n(&bcast_in_handler, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&bcast_lock);
 }

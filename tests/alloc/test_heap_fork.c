@@ -4,11 +4,13 @@
  *
  * Locks: 3 threads allocate and free heap objects (small, and large ones,
  * which go through the arena's cache under its lock) and mem_alloc()
- * buffers, refresh the topology and bind the whole process (a signal to
- * every thread), without a pause, while the main thread forks
- * FORKS times.  Each child, with only the forking thread, does the same
- * calls once and exits; a lock inherited held would hang it, and an alarm
- * makes that a failure.
+ * buffers, refresh the topology and read its extras, ask where pages are,
+ * read another process's binding (ptrace) and bind the whole process (a
+ * signal to every thread), without a pause, while the main thread forks
+ * FORKS times.  Each child, with only the forking thread, starts a thread
+ * of its own, does the same calls once (its process-wide binding signals
+ * that thread) and exits; a lock inherited held would hang it, and the
+ * parent kills a child that takes more than CHILD_SECS and fails.
  *
  * Caches: 3 threads allocate OBJS objects of 64 B each and stay alive over
  * a fork.  The child frees all of them (objects of threads it does not
@@ -32,6 +34,11 @@
 #define CHILD_SECS 30
 
 static volatile int stop;
+static int hammer_errors, hammer_bits; /* bits as of other_locks() */
+static int last_remote_err; /* of mem_getbinding(sleeper), bit 32 */
+static pid_t sleeper; /* a process whose binding the threads read */
+static char *where_pages; /* WHERE_PAGES pages, touched */
+#define WHERE_PAGES 64
 
 /* A buffer of size bytes bound hard to memblk 0. */
 static void *buffer(size_t size)
@@ -50,24 +57,73 @@ static int bind_process(void)
 	return mem_setbinding(0, 1, &m, MEMBIND_HARD);
 }
 
+/* The calls that take the library's other locks: the topology's extras,
+ * the pagemap table of mem_where(), the remote engine.  0 if all went
+ * as they should, else a bit for each that did not (8, 16, 32). */
+static int other_locks(void)
+{
+	struct memblk_info info = MEMBLK_INFO_INIT;
+	unsigned long m = 0, b = 0;
+	void *pages[WHERE_PAGES];
+	int st[WHERE_PAGES], bad = 0, r;
+
+	for (int i = 0; i < WHERE_PAGES; i++)
+		pages[i] = where_pages + (size_t)i * BT_PAGE;
+	if (memblk_info(0, &info) != 0)
+		bad |= 8;
+	if (mem_where(0, pages, WHERE_PAGES, st) != 0 || st[0] != 0)
+		bad |= 16;
+	/* -EBUSY: a child or the parent has the sleeper traced right now */
+	r = mem_getbinding(sleeper, 64, &m, &b);
+	if (r < 1 && r != -EBUSY)
+		bad |= 32, last_remote_err = r;
+	return bad;
+}
+
 /* Everything a child calls: heap objects small and large, a buffer, the
- * topology.  0 if all went as it should. */
+ * topology, the other locks, a process-wide binding.  0 if all went as it
+ * should, else a bit for each part that did not: 1 heap, 2 buffer, 4
+ * topology, 8-32 other_locks(), 64 the binding. */
 static int use_library(void)
 {
 	void *small = memblk_malloc(64, 0), *large = memblk_malloc(20000, 0);
 	void *buf = buffer(1 << 16);
-	int bad = !small || !large || !buf;
+	int bad = 0;
 
-	bad |= memblk_free(small) != 0 || memblk_free(large) != 0;
-	bad |= buf && mem_free(buf) != 0;
-	bad |= membind_topology_refresh() != 0 || memblk_count() < 1;
-	bad |= bind_process() != 0;
+	if (!small || !large || memblk_free(small) || memblk_free(large))
+		bad |= 1;
+	if (!buf || mem_free(buf))
+		bad |= 2;
+	if (membind_topology_refresh() != 0 || memblk_count() < 1)
+		bad |= 4;
+	bad |= other_locks();
+	if (bind_process() != 0)
+		bad |= 64;
 	return bad;
+}
+
+static void *idle(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* A child: a thread of its own, then the library. */
+static int child_main(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, idle, NULL))
+		return 2;
+	return use_library();
 }
 
 static void *hammer(void *arg)
 {
 	long i = 0;
+	int bad;
 
 	(void)arg;
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
@@ -79,28 +135,47 @@ static void *hammer(void *arg)
 		memblk_free(b);
 		if (c)
 			mem_free(c);
-		if (++i % 256 == 0)
-			membind_topology_refresh();
-		if (i % 64 == 0)
-			bind_process();
+		if (++i % 256 == 0 && membind_topology_refresh())
+			__atomic_add_fetch(&hammer_errors, 1, __ATOMIC_RELAXED);
+		if (i % 64 == 0 && bind_process())
+			__atomic_add_fetch(&hammer_errors, 1, __ATOMIC_RELAXED);
+		if (i % 16 == 0 && (bad = other_locks())) {
+			__atomic_add_fetch(&hammer_errors, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_or(&hammer_bits, bad, __ATOMIC_RELAXED);
+		}
 	}
 	return NULL;
 }
 
-/* Wait for a child; 0 if it exited with status 0. */
+/* Wait for a child, at most CHILD_SECS (then it is killed: it hung, in
+ * the library or in fork's own handlers); 0 if it exited with status 0. */
 static int reap(pid_t pid, const char *what)
 {
+	struct timespec t0, t;
 	int status;
+	pid_t r;
 
-	if (waitpid(pid, &status, 0) != pid) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((r = waitpid(pid, &status, WNOHANG)) == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= CHILD_SECS) {
+			fprintf(stderr, "%s: child hung for %d s (a lock held over fork)\n",
+				what, CHILD_SECS);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return 1;
+		}
+		usleep(200);
+	}
+	if (r != pid) {
 		perror("waitpid");
 		return 1;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
-		fprintf(stderr, "%s: child hung for %d s (a lock held over fork)\n",
-			what, CHILD_SECS);
+	if (WIFEXITED(status))
+		fprintf(stderr, "%s: child exit status %d\n", what,
+			WEXITSTATUS(status));
 	else
 		fprintf(stderr, "%s: child status %#x\n", what, status);
 	return 1;
@@ -109,29 +184,36 @@ static int reap(pid_t pid, const char *what)
 static void test_locks(void)
 {
 	pthread_t th[THREADS];
-	int hung = 0, n = 0;
+	int failed = 0, n = 0;
 
 	stop = 0;
 	for (int i = 0; i < THREADS; i++)
 		CHECK_EQ(pthread_create(&th[i], NULL, hammer, NULL), 0);
-	for (; n < FORKS && !hung; n++) {
+	for (; n < FORKS && !failed; n++) {
 		pid_t pid = fork();
 
 		if (pid == 0) {
-			alarm(CHILD_SECS);
-			_exit(use_library());
+			int r = child_main();
+
+			if (r & 32)
+				fprintf(stderr, "child: mem_getbinding: %d\n",
+					last_remote_err);
+			_exit(r);
 		}
 		CHECK(pid > 0);
 		if (pid < 0)
 			break;
-		hung = reap(pid, "locks");
+		failed = reap(pid, "locks");
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
-	printf("locks: %d forks under %d busy threads, %s\n", n, THREADS,
-	       hung ? "a child failed" : "every child went on");
-	CHECK_EQ(hung, 0);
+	printf("locks: %d forks under %d busy threads, %s; %d failed calls "
+	       "in the threads (other_locks() bits %#x)\n",
+	       n, THREADS, failed ? "a child failed" : "every child went on",
+	       hammer_errors, hammer_bits);
+	CHECK_EQ(failed, 0);
+	CHECK_EQ(hammer_errors, 0);
 }
 
 static void *objs[THREADS][OBJS];
@@ -156,7 +238,6 @@ static int child_caches(uint64_t chunks_before)
 	static void *again[THREADS * OBJS];
 	int bad = 0;
 
-	alarm(CHILD_SECS);
 	for (int t = 0; t < THREADS; t++)
 		for (int i = 0; i < OBJS; i++)
 			bad += !objs[t][i] || memblk_free(objs[t][i]) != 0;
@@ -206,7 +287,21 @@ int main(void)
 		return T_SKIP;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	where_pages = mmap(NULL, WHERE_PAGES * BT_PAGE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(where_pages != MAP_FAILED);
+	if (where_pages == MAP_FAILED)
+		return T_FAIL;
+	memset(where_pages, 1, WHERE_PAGES * BT_PAGE);
+	sleeper = fork();
+	if (sleeper == 0) {
+		for (;;)
+			pause();
+	}
+	CHECK(sleeper > 0);
 	test_caches();
 	test_locks();
+	kill(sleeper, SIGKILL);
+	waitpid(sleeper, NULL, 0);
 	return t_finish("test_heap_fork");
 }
