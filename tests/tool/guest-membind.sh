@@ -184,6 +184,42 @@ c=$($M run --hard n0 -- grep Mems_allowed_list /proc/self/status)
 m=$($M run --hard n0 -- sh -c 'head -1 /proc/self/numa_maps')
 echo "$m" | grep -q ' bind:0 ' && ok "--hard n0: $m" || bad "--hard n0: $m"
 
+echo "== move transparent huge pages over two memblks"
+# Each huge page must go whole to one target and be migrated once: spread
+# page by page, every one of its 512 pieces moved the whole huge page again
+# (minutes for 32 MiB under emulation).
+thp=/sys/kernel/mm/transparent_hugepage
+if [ "$n" -lt 3 ]; then
+	echo "skipped: needs 3 memblks"
+elif [ ! -w "$thp/enabled" ] || ! grep -q thp_migration_success /proc/vmstat; then
+	echo "skipped: no transparent huge pages or no THP migration in this kernel"
+else
+	old_thp=$(sed 's/.*\[\(.*\)\].*/\1/' "$thp/enabled")
+	[ "$old_thp" = never ] && echo madvise >"$thp/enabled"
+	t1=$(( (home + 1) % n )); [ "$t1" = "$home" ] && t1=$(( (t1 + 1) % n ))
+	t2=$(( (t1 + 1) % n )); [ "$t2" = "$home" ] && t2=$(( (t2 + 1) % n ))
+	if MEMHOG_THP=1 start $M run --hard "$home" -- "$H" $MB; then
+		huge=$(sed -n 's/^AnonHugePages: *\([0-9]*\) kB/\1/p' /proc/$P/smaps_rollup)
+		before=$(sed -n 's/^thp_migration_success //p' /proc/vmstat)
+		if [ "${huge:-0}" -lt $((MB * 1024 / 2)) ]; then
+			echo "skipped: only ${huge:-0} kB in huge pages"
+		elif $M move "$P" --from "$home" --to "$t1,$t2" >/tmp/mv.out 2>&1; then
+			after=$(sed -n 's/^thp_migration_success //p' /proc/vmstat)
+			moved=$((after - before))
+			[ "$moved" -le $((huge / 2048)) ] &&
+				ok "move --to $t1,$t2: $moved huge pages migrated for $((huge / 2048))" ||
+				bad "move --to $t1,$t2: $moved huge page migrations for $((huge / 2048)) huge pages"
+			expect_on "$P" "$t1" $((MB * 1024 * 1024 / 4)) "THP spread"
+			expect_on "$P" "$t2" $((MB * 1024 * 1024 / 4)) "THP spread"
+		else
+			bad "move --to $t1,$t2: rc $?: $(cat /tmp/mv.out)"
+		fi
+		stop
+	fi
+	unset MEMHOG_THP
+	echo "$old_thp" >"$thp/enabled"
+fi
+
 echo "== mixed threads"
 if start $M run --hard 0 -- "$H" 4 "$last"; then
 	$M get "$P"

@@ -2,8 +2,12 @@
 /* memhog MB [THREAD_MEMBLK]: a workload for the membind tool tests.
  * Maps and touches MB MiB of anonymous memory, optionally starts a thread
  * that binds itself alone to THREAD_MEMBLK (so that the process's threads
- * differ), prints "ready" and sleeps until killed. */
+ * differ), prints "ready" and sleeps until killed.  The memory is in small
+ * pages, or with MEMHOG_THP=1 in the environment 2 MiB-aligned and advised
+ * MADV_HUGEPAGE (transparent huge pages where the kernel has them). */
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +15,8 @@
 #include <unistd.h>
 
 #include "membind.h"
+
+#define HUGE (2UL << 20)
 
 static int thread_memblk = -1;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -39,6 +45,7 @@ int main(int argc, char **argv)
 {
 	size_t mb, len;
 	pthread_t t;
+	bool thp;
 	char *p;
 
 	if (argc < 2 || argc > 3) {
@@ -47,14 +54,20 @@ int main(int argc, char **argv)
 	}
 	mb = strtoul(argv[1], NULL, 10);
 	len = mb << 20;
-	p = mmap(NULL, len ? len : 4096, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	thp = getenv("MEMHOG_THP") && !strcmp(getenv("MEMHOG_THP"), "1");
+	p = mmap(NULL, (len ? len : 4096) + (thp ? HUGE : 0),
+		 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
 		perror("memhog: mmap");
 		return 1;
 	}
-	/* Small pages only, so that every page counts the same. */
-	madvise(p, len, MADV_NOHUGEPAGE);
+	if (thp) {
+		p = (char *)(((uintptr_t)p + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
+		madvise(p, len, MADV_HUGEPAGE);
+	} else {
+		/* Small pages, so that every page counts the same. */
+		madvise(p, len, MADV_NOHUGEPAGE);
+	}
 	for (size_t off = 0; off < len; off += 4096)
 		p[off] = 1;
 	if (argc == 3) {
