@@ -18,7 +18,8 @@
  * serve again, so the heap maps no new chunk.  Without the fork handling
  * they stayed owned by caches without a thread.
  *
- * Runs on memblk 0 of any machine.
+ * Runs on memblk 0 of any machine.  The locks case is left out under
+ * AddressSanitizer, whose allocator here is not fork-safe (see main()).
  */
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +33,12 @@
 #define FORKS 300
 #define OBJS 20000
 #define CHILD_SECS 30
+
+#ifdef __SANITIZE_ADDRESS__
+static const bool under_asan = true;
+#else
+static const bool under_asan = false;
+#endif
 
 static volatile int stop;
 static int hammer_errors, hammer_bits; /* bits as of other_locks() */
@@ -300,7 +307,18 @@ int main(void)
 	}
 	CHECK(sleeper > 0);
 	test_caches();
-	test_locks();
+	if (under_asan) {
+		/* The caches case forks while the other threads wait at a barrier;
+		 * this one forks while they allocate, and the sanitizer's allocator
+		 * of GCC 12 takes no lock around fork(): a child can hang in ASan's
+		 * own malloc (seen: a child waiting in SizeClassAllocator64 from
+		 * mem_where's malloc).  Fixed upstream in LLVM 18 (llvm-project
+		 * pull request 75290).  The plain build runs it. */
+		printf("locks: not run under AddressSanitizer (its allocator "
+		       "is not fork-safe in this compiler's runtime)\n");
+	} else {
+		test_locks();
+	}
 	kill(sleeper, SIGKILL);
 	waitpid(sleeper, NULL, 0);
 	return t_finish("test_heap_fork");
