@@ -34,6 +34,13 @@ static uint64_t free_of(int m)
 	return memblk_info(m, &info) ? 0 : info.free_bytes;
 }
 
+static uint64_t size_of(int m)
+{
+	struct memblk_info info = MEMBLK_INFO_INIT;
+
+	return memblk_info(m, &info) ? 0 : info.size_bytes;
+}
+
 int main(void)
 {
 	struct memblk_heap_opts ho = MEMBLK_HEAP_OPTS_INIT;
@@ -54,7 +61,10 @@ int main(void)
 		return T_SKIP;
 	}
 	b = bt_bind_to(m);
-	cap = (size_t)(free_of(m) / OBJ) + 8192;
+	/* Room for the whole memblk and the SOFT part: what HARD gets can
+	 * be well above the free memory read now (freed pages that sit on
+	 * per-CPU lists count as used until the kernel takes them back). */
+	cap = (size_t)(size_of(m) / OBJ) + 8192;
 	objs = calloc(cap, sizeof(*objs));
 	where = calloc(cap, sizeof(*where));
 	if (!objs || !where)
@@ -142,8 +152,11 @@ int main(void)
 	CHECK_EQ(memblk_heap_configure(b, &ho), 0);
 	for (size_t i = n; i < cap && soft_n < (16UL << 20) / OBJ; i++) {
 		objs[i] = memblk_malloc(OBJ, b);
-		if (!objs[i])
+		if (!objs[i]) {
+			printf("SOFT: NULL after %zu objects, with %d\n",
+			       soft_n, mem_alloc_error());
 			break;
+		}
 		memset(objs[i], 2, OBJ);
 		soft_n++;
 	}
