@@ -114,6 +114,7 @@ struct tcache {
 	struct slab *fulls[NCLASSES];  /* slabs found without */
 	struct counters st; /* written by the owner alone */
 	struct tcache *prev, *next;
+	int busy; /* the owner is moving slabs between lists (fork) */
 };
 
 struct tls {
@@ -244,7 +245,8 @@ static void heap_init(void)
  * names its cache as owner, and a freed cache's address could come back as
  * the child's own cache, which would then take that slab for one of its
  * listed ones.  Such a slab, and the caches, a few hundred bytes per
- * thread, stay with the child unused. */
+ * thread, stay with the child unused; so do all the slabs of a cache
+ * whose owner was moving slabs between its lists at the fork (busy). */
 void mb_heap_fork(enum mb_fork phase)
 {
 	struct tls *t = tls;
@@ -273,7 +275,9 @@ void mb_heap_fork(enum mb_fork phase)
 		for (struct tcache *tc = arenas[i]->tcaches, *next; tc;
 		     tc = next) {
 			next = tc->next;
-			if (tc != mine)
+			/* busy: caught changing its lists, which cannot be
+			 * walked; its slabs stay unused */
+			if (tc != mine && !tc->busy)
 				tcache_retire(tc);
 		}
 	}
@@ -516,6 +520,22 @@ static void list_push(struct slab **head, struct slab *s)
 	*head = s;
 }
 
+/* Around every change of tc's lists, and of the slabs going to or from
+ * them: a fork() that catches the owner in one leaves the child lists it
+ * cannot trust, and the child then leaves that cache alone (mb_heap_fork).
+ * The fences make busy visible before the changes, and the changes before
+ * it clears. */
+static inline void tc_enter(struct tcache *tc)
+{
+	__atomic_store_n(&tc->busy, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void tc_leave(struct tcache *tc)
+{
+	__atomic_store_n(&tc->busy, 0, __ATOMIC_RELEASE);
+}
+
 static struct tcache *tcache_get(int memblk, int *err)
 {
 	struct tls *t = tls;
@@ -629,7 +649,7 @@ static inline void *slab_pop(struct tcache *tc, struct slab *s)
 	return p;
 }
 
-static void *alloc_slow(struct tcache *tc, unsigned int cls, int *err)
+static void *alloc_slow_(struct tcache *tc, unsigned int cls, int *err)
 {
 	struct slab *s;
 
@@ -660,11 +680,21 @@ static void *alloc_slow(struct tcache *tc, unsigned int cls, int *err)
 	if (!slab_refill(s)) { /* adopted, and still full */
 		s->full = true;
 		list_push(&tc->fulls[cls], s);
-		return alloc_slow(tc, cls, err);
+		return alloc_slow_(tc, cls, err);
 	}
 	list_push(&tc->active[cls], s);
 found:
 	return slab_pop(tc, s);
+}
+
+static void *alloc_slow(struct tcache *tc, unsigned int cls, int *err)
+{
+	void *p;
+
+	tc_enter(tc);
+	p = alloc_slow_(tc, cls, err);
+	tc_leave(tc);
+	return p;
 }
 
 static inline void *alloc_class(struct tcache *tc, unsigned int cls,
@@ -903,13 +933,17 @@ static int free_small(struct chunk *c, void *p)
 	if (--s->used == 0 && me->active[s->cls] != s) {
 		/* Empty and not the slab allocations come from: back to
 		 * the arena. */
+		tc_enter(me);
 		list_remove(s->full ? &me->fulls[s->cls] :
 				      &me->active[s->cls], s);
 		slab_return(a, s);
+		tc_leave(me);
 	} else if (s->full) {
+		tc_enter(me);
 		list_remove(&me->fulls[s->cls], s);
 		s->full = false;
 		list_push(&me->active[s->cls], s);
+		tc_leave(me);
 	}
 	return 0;
 }
@@ -1126,6 +1160,7 @@ static void tcache_retire(struct tcache *tc)
 
 static void tcache_abandon(struct tcache *tc)
 {
+	tc_enter(tc); /* never cleared: tc goes away */
 	tcache_retire(tc);
 	free(tc);
 }
