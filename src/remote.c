@@ -1074,14 +1074,16 @@ static void op_free(struct rop *op)
 	op->n = op->cap = 0;
 }
 
-/* Add the threads of op->pid not seen yet.  Returns how many were new. */
-static int op_scan(struct rop *op)
+/* One walk of /proc/PID/task: add the threads not seen yet; *last: the
+ * last thread listed (0 if none).  Returns how many were new. */
+static int op_scan_once(struct rop *op, pid_t *last)
 {
 	char path[64];
 	struct dirent *d;
 	int added = 0;
 	DIR *dir;
 
+	*last = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", op->pid);
 	dir = opendir(path);
 	if (!dir)
@@ -1092,6 +1094,7 @@ static int op_scan(struct rop *op)
 
 		if (tid <= 0)
 			continue;
+		*last = tid;
 		for (i = 0; i < op->n; i++)
 			if (op->t[i].tid == tid)
 				break;
@@ -1120,6 +1123,31 @@ static int op_scan(struct rop *op)
 		added++;
 	}
 	closedir(dir);
+	return added;
+}
+
+/* Add the threads of op->pid not seen yet.  Returns how many were new.
+ * A walk whose last thread is gone may have been cut short (see
+ * list_new_threads() in threads.c): it is made again. */
+static int op_scan(struct rop *op)
+{
+	int added = 0;
+
+	for (int walks = 0; walks < 64; walks++) {
+		char path[64];
+		pid_t last;
+		int r = op_scan_once(op, &last);
+
+		if (r < 0)
+			return r;
+		added += r;
+		if (last <= 0)
+			break;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d", op->pid,
+			 (int)last);
+		if (access(path, F_OK) == 0 || errno != ENOENT)
+			break;
+	}
 	return added;
 }
 
