@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -1074,16 +1075,20 @@ static void op_free(struct rop *op)
 	op->n = op->cap = 0;
 }
 
-/* One walk of /proc/PID/task: add the threads not seen yet; *last: the
- * last thread listed (0 if none).  Returns how many were new. */
-static int op_scan_once(struct rop *op, pid_t *last)
+/* One walk of /proc/PID/task: add the threads not seen yet.  *last: the
+ * last thread listed (0 if none); *short_walk: fewer listed than the
+ * process had right after (see scan_threads() in threads.c).  Returns how
+ * many were new. */
+static int op_scan_once(struct rop *op, pid_t *last, bool *short_walk)
 {
 	char path[64];
 	struct dirent *d;
-	int added = 0;
+	struct stat sb;
+	int added = 0, listed = 0;
 	DIR *dir;
 
 	*last = 0;
+	*short_walk = false;
 	snprintf(path, sizeof(path), "/proc/%d/task", op->pid);
 	dir = opendir(path);
 	if (!dir)
@@ -1095,6 +1100,7 @@ static int op_scan_once(struct rop *op, pid_t *last)
 		if (tid <= 0)
 			continue;
 		*last = tid;
+		listed++;
 		for (i = 0; i < op->n; i++)
 			if (op->t[i].tid == tid)
 				break;
@@ -1122,25 +1128,32 @@ static int op_scan_once(struct rop *op, pid_t *last)
 		op->n++;
 		added++;
 	}
+	if (fstat(dirfd(dir), &sb) == 0 && sb.st_nlink > 2 &&
+	    (unsigned long)listed < (unsigned long)sb.st_nlink - 2)
+		*short_walk = true;
 	closedir(dir);
 	return added;
 }
 
 /* Add the threads of op->pid not seen yet.  Returns how many were new.
- * A walk whose last thread is gone may have been cut short (see
- * list_new_threads() in threads.c): it is made again. */
+ * A walk that listed fewer threads than the process has, or whose last
+ * thread is gone, may have been cut short (see list_new_threads() in
+ * threads.c): it is made again. */
 static int op_scan(struct rop *op)
 {
 	int added = 0;
 
 	for (int walks = 0; walks < 64; walks++) {
 		char path[64];
+		bool short_walk;
 		pid_t last;
-		int r = op_scan_once(op, &last);
+		int r = op_scan_once(op, &last, &short_walk);
 
 		if (r < 0)
 			return r;
 		added += r;
+		if (short_walk)
+			continue;
 		if (last <= 0)
 			break;
 		snprintf(path, sizeof(path), "/proc/%d/task/%d", op->pid,

@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -175,17 +176,20 @@ static bool blocks_signal(pid_t tid)
 
 /* Threads of this process not in known[0..nknown). */
 /* Add the threads of /proc/self/task that are neither in known[] nor in
- * tids[0..*n) to tids (capacity *cap); *last: the last thread the walk
- * listed, known or not (0 if none).  Returns how many it added, or
- * -errno. */
+ * tids[0..*n) to tids (capacity *cap).  *last: the last thread the walk
+ * listed, known or not (0 if none); *short_walk: it listed fewer threads
+ * than the process had right after (the directory's link count is the
+ * number of threads + 2).  Returns how many it added, or -errno. */
 static int scan_threads(const pid_t *known, int nknown, pid_t **tids, int *n,
-			int *cap, pid_t *last)
+			int *cap, pid_t *last, bool *short_walk)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *de;
-	int added = 0;
+	struct stat st;
+	int added = 0, listed = 0;
 
 	*last = 0;
+	*short_walk = false;
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
@@ -195,6 +199,7 @@ static int scan_threads(const pid_t *known, int nknown, pid_t **tids, int *n,
 		if (tid <= 0)
 			continue;
 		*last = tid;
+		listed++;
 		for (int i = 0; i < nknown && !seen; i++)
 			seen = known[i] == tid;
 		for (int i = 0; i < *n && !seen; i++)
@@ -215,35 +220,42 @@ static int scan_threads(const pid_t *known, int nknown, pid_t **tids, int *n,
 		(*tids)[(*n)++] = tid;
 		added++;
 	}
+	if (fstat(dirfd(d), &st) == 0 && st.st_nlink > 2 &&
+	    (unsigned long)listed < (unsigned long)st.st_nlink - 2)
+		*short_walk = true;
 	closedir(d);
 	return added;
 }
 
 /*
- * The threads of this process not in known[].  The kernel's walk of
- * /proc/self/task goes from each thread it listed to the next, and stops
- * there when the one it stands on has exited meanwhile (next_tid() in
- * fs/proc/base.c): the threads after it are not listed.  So when the last
- * thread a walk listed is gone, the walk may have been cut short, and it
- * is made again (keeping what the earlier ones found).  Seen without
- * this: mem_getbinding() missed a live thread bound otherwise, and did not
- * say MIXED, in 1 to 4 of 3000 calls made while other threads exited.  A
- * thread listed that has exited since is harmless: signalling it gives
- * ESRCH.
+ * The threads of this process not in known[].  A walk of /proc/self/task
+ * can come back short while threads exit: the kernel goes from each thread
+ * it listed to the next, and stops where the one it stands on has just
+ * exited (next_tid() in fs/proc/base.c); walks that listed only the
+ * calling thread were seen too, under load.  So a walk is made again
+ * (keeping what the earlier ones found) when the last thread it listed is
+ * gone, or when it listed fewer threads than the process has.  Seen
+ * without this: mem_getbinding() missed a live thread bound otherwise, and
+ * did not say MIXED, in 18 to 33 of 3000 calls made while other threads
+ * exited.  A thread listed that has exited since is harmless: signalling
+ * it gives ESRCH.
  */
 static int list_new_threads(const pid_t *known, int nknown, pid_t **out)
 {
 	pid_t *tids = NULL, last;
+	bool short_walk;
 	int n = 0, cap = 0, r;
 
 	for (int walks = 0; walks < 64; walks++) {
-		r = scan_threads(known, nknown, &tids, &n, &cap, &last);
+		r = scan_threads(known, nknown, &tids, &n, &cap, &last,
+				 &short_walk);
 		if (r < 0) {
 			free(tids);
 			return r;
 		}
-		if (last <= 0 ||
-		    syscall(SYS_tgkill, getpid(), last, 0) == 0 || errno != ESRCH)
+		if (!short_walk &&
+		    (last <= 0 || syscall(SYS_tgkill, getpid(), last, 0) == 0 ||
+		     errno != ESRCH))
 			break;
 	}
 	*out = tids;
