@@ -183,6 +183,13 @@ int mb_where_pagemap(const struct mb_topo *t, pid_t pid, void *const *pages,
 /* Pages answered from the pagemap and pages left undecided, so far. */
 void mb_where_pagemap_stats(unsigned long *decided, unsigned long *undecided);
 
+/* Call add(arg, tid) for each thread of pid (0: this process), walking
+ * /proc/PID/task again while a walk may have missed threads (tasks.c);
+ * add() returns 1 for a thread it did not have, 0 for one it had, or
+ * -errno to stop.  Returns the sum of add()'s answers, or -errno (-ESRCH:
+ * no such process). */
+int mb_task_scan(pid_t pid, int (*add)(void *arg, pid_t tid), void *arg);
+
 /* fork(): the library's locks, taken before a fork and released after it
  * (fork.c has the order).  In the child, MB_FORK_CHILD also lets the
  * modules forget the threads that did not come along. */

@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -1075,93 +1074,37 @@ static void op_free(struct rop *op)
 	op->n = op->cap = 0;
 }
 
-/* One walk of /proc/PID/task: add the threads not seen yet.  *last: the
- * last thread listed (0 if none); *short_walk: fewer listed than the
- * process had right after (see scan_threads() in threads.c).  Returns how
- * many were new. */
-static int op_scan_once(struct rop *op, pid_t *last, bool *short_walk)
+/* mb_task_scan()'s add(): one thread of op->pid, added if new. */
+static int op_add(void *arg, pid_t tid)
 {
-	char path[64];
-	struct dirent *d;
-	struct stat sb;
-	int added = 0, listed = 0;
-	DIR *dir;
+	struct rop *op = arg;
 
-	*last = 0;
-	*short_walk = false;
-	snprintf(path, sizeof(path), "/proc/%d/task", op->pid);
-	dir = opendir(path);
-	if (!dir)
-		return errno == ENOENT ? -ESRCH : -errno;
-	while ((d = readdir(dir))) {
-		pid_t tid = (pid_t)atoi(d->d_name);
-		size_t i;
+	for (size_t i = 0; i < op->n; i++)
+		if (op->t[i].tid == tid)
+			return 0;
+	if (op->n == op->cap) {
+		size_t cap = op->cap ? op->cap * 2 : 64;
+		struct rthread *t = realloc(op->t, cap * sizeof(*t));
 
-		if (tid <= 0)
-			continue;
-		*last = tid;
-		listed++;
-		for (i = 0; i < op->n; i++)
-			if (op->t[i].tid == tid)
-				break;
-		if (i < op->n)
-			continue;
-		if (op->n == op->cap) {
-			size_t cap = op->cap ? op->cap * 2 : 64;
-			struct rthread *t = realloc(op->t, cap * sizeof(*t));
-
-			if (!t) {
-				closedir(dir);
-				return -ENOMEM;
-			}
-			op->t = t;
-			op->cap = cap;
-		}
-		memset(&op->t[op->n], 0, sizeof(op->t[op->n]));
-		op->t[op->n].tid = tid;
-		op->t[op->n].old_nodes =
-			calloc(MB_LONGS(op->save_bits), sizeof(unsigned long));
-		if (!op->t[op->n].old_nodes) {
-			closedir(dir);
+		if (!t)
 			return -ENOMEM;
-		}
-		op->n++;
-		added++;
+		op->t = t;
+		op->cap = cap;
 	}
-	if (fstat(dirfd(dir), &sb) == 0 && sb.st_nlink > 2 &&
-	    (unsigned long)listed < (unsigned long)sb.st_nlink - 2)
-		*short_walk = true;
-	closedir(dir);
-	return added;
+	memset(&op->t[op->n], 0, sizeof(op->t[op->n]));
+	op->t[op->n].tid = tid;
+	op->t[op->n].old_nodes =
+		calloc(MB_LONGS(op->save_bits), sizeof(unsigned long));
+	if (!op->t[op->n].old_nodes)
+		return -ENOMEM;
+	op->n++;
+	return 1;
 }
 
-/* Add the threads of op->pid not seen yet.  Returns how many were new.
- * A walk that listed fewer threads than the process has, or whose last
- * thread is gone, may have been cut short (see list_new_threads() in
- * threads.c): it is made again. */
+/* Add the threads of op->pid not seen yet.  Returns how many were new. */
 static int op_scan(struct rop *op)
 {
-	int added = 0;
-
-	for (int walks = 0; walks < 64; walks++) {
-		char path[64];
-		bool short_walk;
-		pid_t last;
-		int r = op_scan_once(op, &last, &short_walk);
-
-		if (r < 0)
-			return r;
-		added += r;
-		if (short_walk)
-			continue;
-		if (last <= 0)
-			break;
-		snprintf(path, sizeof(path), "/proc/%d/task/%d", op->pid,
-			 (int)last);
-		if (access(path, F_OK) == 0 || errno != ENOENT)
-			break;
-	}
-	return added;
+	return mb_task_scan(op->pid, op_add, op);
 }
 
 /* Run a job on one thread until it is done, retrying while signals get in

@@ -19,14 +19,12 @@
  * If the application installed its own handler for the signal, the call
  * fails with -EBUSY; choose another with MEMBIND_SIGNAL=<number>.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -175,91 +173,51 @@ static bool blocks_signal(pid_t tid)
 }
 
 /* Threads of this process not in known[0..nknown). */
-/* Add the threads of /proc/self/task that are neither in known[] nor in
- * tids[0..*n) to tids (capacity *cap).  *last: the last thread the walk
- * listed, known or not (0 if none); *short_walk: it listed fewer threads
- * than the process had right after (the directory's link count is the
- * number of threads + 2).  Returns how many it added, or -errno. */
-static int scan_threads(const pid_t *known, int nknown, pid_t **tids, int *n,
-			int *cap, pid_t *last, bool *short_walk)
+/* The threads found so far by list_new_threads(). */
+struct tidlist {
+	const pid_t *known;
+	int nknown;
+	pid_t *tids;
+	int n, cap;
+};
+
+static int tidlist_add(void *arg, pid_t tid)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-	struct stat st;
-	int added = 0, listed = 0;
+	struct tidlist *l = arg;
 
-	*last = 0;
-	*short_walk = false;
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		pid_t tid = (pid_t)atoi(de->d_name);
-		bool seen = false;
+	for (int i = 0; i < l->nknown; i++)
+		if (l->known[i] == tid)
+			return 0;
+	for (int i = 0; i < l->n; i++)
+		if (l->tids[i] == tid)
+			return 0;
+	if (l->n == l->cap) {
+		int cap = l->cap ? 2 * l->cap : 16;
+		pid_t *t = realloc(l->tids, (size_t)cap * sizeof(*t));
 
-		if (tid <= 0)
-			continue;
-		*last = tid;
-		listed++;
-		for (int i = 0; i < nknown && !seen; i++)
-			seen = known[i] == tid;
-		for (int i = 0; i < *n && !seen; i++)
-			seen = (*tids)[i] == tid;
-		if (seen)
-			continue;
-		if (*n == *cap) {
-			int c2 = *cap ? 2 * *cap : 16;
-			pid_t *t2 = realloc(*tids, (size_t)c2 * sizeof(**tids));
-
-			if (!t2) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			*tids = t2;
-			*cap = c2;
-		}
-		(*tids)[(*n)++] = tid;
-		added++;
+		if (!t)
+			return -ENOMEM;
+		l->tids = t;
+		l->cap = cap;
 	}
-	if (fstat(dirfd(d), &st) == 0 && st.st_nlink > 2 &&
-	    (unsigned long)listed < (unsigned long)st.st_nlink - 2)
-		*short_walk = true;
-	closedir(d);
-	return added;
+	l->tids[l->n++] = tid;
+	return 1;
 }
 
-/*
- * The threads of this process not in known[].  A walk of /proc/self/task
- * can come back short while threads exit: the kernel goes from each thread
- * it listed to the next, and stops where the one it stands on has just
- * exited (next_tid() in fs/proc/base.c); walks that listed only the
- * calling thread were seen too, under load.  So a walk is made again
- * (keeping what the earlier ones found) when the last thread it listed is
- * gone, or when it listed fewer threads than the process has.  Seen
- * without this: mem_getbinding() missed a live thread bound otherwise, and
- * did not say MIXED, in 18 to 33 of 3000 calls made while other threads
- * exited.  A thread listed that has exited since is harmless: signalling
- * it gives ESRCH.
- */
+/* The threads of this process not in known[] (mb_task_scan() makes sure
+ * that threads exiting meanwhile hide none).  A thread listed that has
+ * exited since is harmless: signalling it gives ESRCH. */
 static int list_new_threads(const pid_t *known, int nknown, pid_t **out)
 {
-	pid_t *tids = NULL, last;
-	bool short_walk;
-	int n = 0, cap = 0, r;
+	struct tidlist l = { .known = known, .nknown = nknown };
+	int r = mb_task_scan(0, tidlist_add, &l);
 
-	for (int walks = 0; walks < 64; walks++) {
-		r = scan_threads(known, nknown, &tids, &n, &cap, &last,
-				 &short_walk);
-		if (r < 0) {
-			free(tids);
-			return r;
-		}
-		if (!short_walk &&
-		    (last <= 0 || syscall(SYS_tgkill, getpid(), last, 0) == 0 ||
-		     errno != ESRCH))
-			break;
+	if (r < 0) {
+		free(l.tids);
+		return r;
 	}
-	*out = tids;
-	return n;
+	*out = l.tids;
+	return l.n;
 }
 
 static long now_ns(void)
