@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -61,7 +62,8 @@ int mb_task_scan(pid_t pid, int (*add)(void *arg, pid_t tid), void *arg)
 		closedir(d);
 		if (short_walk)
 			continue;
-		if (last <= 0)
+		/* the caller itself is alive: no need to look */
+		if (last <= 0 || (!pid && last == (pid_t)syscall(SYS_gettid)))
 			break;
 		snprintf(path, sizeof(path), "%s/%d", dir_path, (int)last);
 		if (access(path, F_OK) == 0 || errno != ENOENT)
