@@ -12,7 +12,6 @@
  * docs/remote.md explains the details: syscall restart, signals that arrive
  * meanwhile, all-or-nothing, new threads, and what is refused and why.
  */
-#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -996,27 +995,33 @@ static int check_abi(pid_t pid)
 	return 0;
 }
 
+struct live_ctx {
+	pid_t pid;
+	bool live;
+};
+
+/* mb_task_scan()'s add(): stop (-EEXIST) at the first thread not dead. */
+static int live_add(void *arg, pid_t tid)
+{
+	struct live_ctx *c = arg;
+	struct tstatus st;
+
+	if (read_status(c->pid, tid, &st) == 0 && st.state != 'Z' &&
+	    st.state != 'X') {
+		c->live = true;
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/* Does pid have a thread that is not dead?  The walk is mb_task_scan()'s,
+ * so that threads exiting meanwhile do not hide a live one. */
 static bool has_live_thread(pid_t pid)
 {
-	char path[64];
-	struct dirent *d;
-	bool live = false;
-	DIR *dir;
+	struct live_ctx c = { .pid = pid };
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return false;
-	while (!live && (d = readdir(dir))) {
-		struct tstatus st;
-		pid_t tid = (pid_t)atoi(d->d_name);
-
-		if (tid > 0 && read_status(pid, tid, &st) == 0 &&
-		    st.state != 'Z' && st.state != 'X')
-			live = true;
-	}
-	closedir(dir);
-	return live;
+	mb_task_scan(pid, live_add, &c);
+	return c.live;
 }
 
 /* Everything that can be refused before touching the target. */
