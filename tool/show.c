@@ -238,22 +238,33 @@ int cmd_show(int argc, char **argv)
 {
 	struct topo_view v;
 	bool json = false;
+	const char *svg = NULL;
 	int ret;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			json = true;
+		} else if (svg_opt(argc, argv, &i, false, &svg)) {
+			continue;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			puts("Usage: membind show [--json]\n"
+			puts("Usage: membind show [--json | --svg [FILE]]\n"
 			     "Show memblks (the memory of each NUMA node with memory), their\n"
 			     "nodes, sizes, free memory, CPUs, tiers, HMAT bandwidth and latency,\n"
-			     "and the distance matrix.  MEMBIND_SYSFS_ROOT selects a captured tree.");
+			     "and the distance matrix.  MEMBIND_SYSFS_ROOT selects a captured tree.\n"
+			     "  --json        one JSON document\n"
+			     "  --svg [FILE]  a picture of it, in SVG, into FILE (default: stdout)");
 			return 0;
 		} else {
 			die_msg("show: unknown option '%s'", argv[i]);
 			return EXIT_USAGE;
 		}
 	}
+	if (svg && json) {
+		die_msg("show: --json and --svg exclude each other");
+		return EXIT_USAGE;
+	}
+	if (svg)
+		return svg_write("show", svg, NULL);
 	ret = view_load(&v);
 	if (ret < 0) {
 		die_msg("cannot read the memory topology: %s", strerror(-ret));

@@ -103,6 +103,28 @@ extern const char *const map_kind_name[MAP_KINDS];
 int residency_read(pid_t pid, struct residency *r);
 void residency_free(struct residency *r);
 
+/* ---- SVG pictures (svg.c) ---- */
+
+/* A process drawn by "where --svg": its resident bytes per memblk. */
+struct svg_process {
+	pid_t pid;
+	const char *comm;
+	const uint64_t *memblk_bytes; /* nmemblks entries */
+	int nmemblks;
+	uint64_t total;
+};
+
+/* If argv[*i] is "--svg [FILE]" or "--svg=FILE", set *file (to "-" for
+ * standard output), advance *i past FILE and return true.  The next
+ * argument is FILE unless it starts with '-' (a lone "-" is FILE); with
+ * pid_wanted, a number is left to be the PID. */
+bool svg_opt(int argc, char **argv, int *i, bool pid_wanted, const char **file);
+/* Draw the topology (with proc: that process's memory) into file ("-":
+ * standard output).  Returns 0 or an exit code, the message printed. */
+int svg_write(const char *cmd, const char *file, const struct svg_process *proc);
+/* Estimated width in pixels of UTF-8 text s in the picture's font. */
+int svg_text_width(const char *s, int size, bool bold);
+
 int cmd_show(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_get(int argc, char **argv);

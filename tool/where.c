@@ -9,11 +9,13 @@
 #include "tool.h"
 
 static const char where_usage[] =
-	"Usage: membind where PID [--maps] [--json]\n"
+	"Usage: membind where PID [--maps] [--json | --svg [FILE]]\n"
 	"Show where the resident memory of process PID lives, per memblk.\n"
 	"  --maps   also per mapping: heap, stack, each file, each anonymous\n"
 	"           region (mappings with nothing resident are left out)\n"
-	"  --json   one JSON document\n";
+	"  --json   one JSON document\n"
+	"  --svg [FILE]  the topology pictured in SVG with the process's memory on\n"
+	"           each memblk, into FILE (default: stdout)\n";
 
 /* One row of --maps: a file (all its mappings), or one other mapping. */
 struct row {
@@ -93,6 +95,7 @@ int cmd_where(int argc, char **argv)
 {
 	const char *pid_text = NULL;
 	bool json = false, maps = false;
+	const char *svg = NULL;
 	struct residency r;
 	struct row *rows = NULL;
 	size_t nrows = 0, hidden = 0;
@@ -108,6 +111,8 @@ int cmd_where(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(argv[i], "--maps")) {
 			maps = true;
+		} else if (svg_opt(argc, argv, &i, !pid_text, &svg)) {
+			continue;
 		} else if (argv[i][0] == '-' && argv[i][1] &&
 			   !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
 			die_msg("where: unknown option '%s' (try 'membind where --help')",
@@ -125,6 +130,10 @@ int cmd_where(int argc, char **argv)
 		die_msg("where: no PID given (membind where PID [--maps] [--json])");
 		return EXIT_USAGE;
 	}
+	if (svg && (json || maps)) {
+		die_msg("where: --svg draws no --maps and excludes --json");
+		return EXIT_USAGE;
+	}
 	ret = pid_arg("where", pid_text, &pid);
 	if (ret)
 		return ret;
@@ -138,6 +147,14 @@ int cmd_where(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	proc_comm(pid, comm, sizeof(comm));
+	if (svg) {
+		struct svg_process p = { pid, comm, r.memblk_bytes, r.nmemblks,
+					 r.total };
+
+		ret = svg_write("where", svg, &p);
+		residency_free(&r);
+		return ret;
+	}
 
 	if (json) {
 		printf("{\"pid\":%d,\"command\":", (int)pid);
