@@ -13,6 +13,7 @@
  * meanwhile, all-or-nothing, new threads, and what is refused and why.
  */
 #include <elf.h>
+#include <linux/capability.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -59,6 +61,18 @@
 /* Outcomes of the per-thread steps besides 0 and -errno. */
 #define MB_GONE 1  /* the thread exited: skip it */
 #define MB_RETRY 2 /* a signal arrived first: it was delivered, do again */
+#define MB_EXECED 3 /* the image the operation was set up for is gone (an
+		     * exec): nothing injected; the operation starts over */
+
+/* A thread that has not stopped this long after our PTRACE_INTERRUPT is
+ * blocked in the kernel (D state: a vfork parent, slow I/O): it is worked
+ * on after the others, so that no healthy thread is held while we wait. */
+#define MB_PROMPT_NS 1000000ULL
+/* How long such a thread is waited for before the call fails with
+ * -ETIMEDOUT (MEMBIND_STOP_TIMEOUT_MS overrides it). */
+#define MB_LATE_DEFAULT_MS 5000
+/* How often an exec during the call makes it start over before -EAGAIN. */
+#define MB_MAX_EXEC_RESTARTS 8
 
 /* How many times one thread is retried because signals keep arriving, and
  * how many rescans of /proc/PID/task may still find new threads. */
@@ -80,6 +94,10 @@ static pthread_mutex_t remote_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	unsigned long threads, over_1ms;
 	uint64_t max_pause_ns;
+	/* The window in which a thread's registers or stack are ours: from
+	 * the first write to the last restore.  Only a SIGKILL of the helper
+	 * process inside such a window can harm the target (docs/remote.md). */
+	uint64_t inject_max_ns, inject_total_ns;
 	pid_t tid[2];
 	uint64_t since[2];
 } stats;
@@ -98,6 +116,13 @@ static void stats_begin(pid_t tid)
 
 	stats.tid[i] = tid;
 	stats.since[i] = now_ns();
+}
+
+static void inject_stats(uint64_t ns)
+{
+	if (ns > stats.inject_max_ns)
+		stats.inject_max_ns = ns;
+	stats.inject_total_ns += ns;
 }
 
 static void stats_end(pid_t tid)
@@ -127,6 +152,17 @@ void mb_remote_last_stats(unsigned long *threads, unsigned long *over_1ms,
 	*threads = stats.threads;
 	*over_1ms = stats.over_1ms;
 	*max_pause_ns = stats.max_pause_ns;
+	pthread_mutex_unlock(&remote_lock);
+}
+
+/* The same call's injection window: the longest one thread had, and the
+ * sum over its threads (see stats above).  Internal. */
+void mb_remote_last_window(uint64_t *max_ns, uint64_t *total_ns);
+void mb_remote_last_window(uint64_t *max_ns, uint64_t *total_ns)
+{
+	pthread_mutex_lock(&remote_lock);
+	*max_ns = stats.inject_max_ns;
+	*total_ns = stats.inject_total_ns;
 	pthread_mutex_unlock(&remote_lock);
 }
 
@@ -312,6 +348,9 @@ static int read_status(pid_t pid, pid_t tid, struct tstatus *st)
 struct rthread {
 	pid_t tid;
 	bool done;    /* handled (or gone) */
+	bool late;    /* seized and interrupted, but not stopped promptly
+		       * (blocked in the kernel): done after the others */
+	uint64_t late_until; /* give up on it then */
 	bool changed; /* runs the new policy: undo on failure */
 	bool saved;   /* old policy known */
 	int old_mode;
@@ -320,7 +359,16 @@ struct rthread {
 
 struct rop {
 	pid_t pid;
+	pid_t live_tid;     /* a thread that was alive at the start (the leader
+			     * may have exited: its maps are empty) */
 	unsigned long insn; /* address of a syscall instruction */
+	unsigned long vdso; /* the vdso's address (AT_SYSINFO_EHDR), 0: none */
+	unsigned long vdso_end;
+	int memfd;          /* /proc/PID/task/TID/mem: holds the image's mm; it
+			     * reads nothing once that mm is gone (exec, exit) */
+	bool suspend_seccomp; /* we have CAP_SYS_ADMIN: PTRACE_O_SUSPEND_SECCOMP
+			       * keeps a thread's filter off our calls */
+	uint64_t late_ns;   /* how long a blocked thread is waited for */
 	uint64_t ignored;   /* process-wide SigIgn and SigCgt */
 	uint64_t caught;
 	unsigned long save_bits; /* >= the kernel's nr_node_ids */
@@ -407,13 +455,14 @@ static int stolen_report(pid_t tid, int *status)
  * zombie without a report for us is gone.  Returns 0 with *status, or
  * -errno (gone).
  */
-static int wait_tid(pid_t tid, int *status)
+static int wait_tid_until(pid_t tid, int *status, uint64_t until)
 {
 	uint64_t start = now_ns();
 	long pause_ns = 20000;
 
 	for (;;) {
 		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+		uint64_t now;
 		char state;
 
 		if (r == tid)
@@ -422,7 +471,17 @@ static int wait_tid(pid_t tid, int *status)
 			continue;
 		if (r != 0)
 			return r < 0 ? -errno : -EIO;
-		if (now_ns() - start < MB_WAIT_SPIN_NS) {
+		now = now_ns();
+		if (until && now >= until) {
+			/* Out of time: a report taken by somebody else still
+			 * counts (the thread shows the tracing stop). */
+			if (thread_state(tid) == 't' &&
+			    waitpid(tid, status, __WALL | WNOHANG) == 0 &&
+			    stolen_report(tid, status) == 0)
+				return 0;
+			return -ETIMEDOUT;
+		}
+		if (now - start < MB_WAIT_SPIN_NS) {
 			sched_yield();
 			continue;
 		}
@@ -444,6 +503,8 @@ static int wait_tid(pid_t tid, int *status)
 		{
 			struct timespec ts = { 0, pause_ns };
 
+			if (until && (uint64_t)pause_ns > until - now)
+				ts.tv_nsec = (long)(until - now);
 			nanosleep(&ts, NULL);
 		}
 		if (pause_ns < MB_WAIT_MAX_PAUSE_NS)
@@ -451,17 +512,27 @@ static int wait_tid(pid_t tid, int *status)
 	}
 }
 
-enum stop_kind { STOP_GONE, STOP_EVENT, STOP_SYSCALL, STOP_SIGNAL };
-
-/* Wait for tid's next stop.  *sig: the stop signal of an event stop
- * (SIGTRAP for our interrupt, the stop signal in a group stop) or the
- * signal of a signal-delivery stop. */
-static enum stop_kind wait_stop(pid_t tid, int *sig)
+static int wait_tid(pid_t tid, int *status)
 {
-	int st;
+	return wait_tid_until(tid, status, 0);
+}
+
+enum stop_kind { STOP_GONE, STOP_EVENT, STOP_SYSCALL, STOP_SIGNAL, STOP_LATE };
+
+/* Wait for tid's next stop, until the time until (CLOCK_MONOTONIC ns; 0:
+ * no limit): STOP_LATE when it has not stopped by then (it is still ours,
+ * seized and running, or blocked in the kernel).  *sig: the stop signal of
+ * an event stop (SIGTRAP for our interrupt, the stop signal in a group
+ * stop) or the signal of a signal-delivery stop. */
+static enum stop_kind wait_stop_until(pid_t tid, int *sig, uint64_t until)
+{
+	int st, r;
 
 	*sig = 0;
-	if (wait_tid(tid, &st) < 0)
+	r = wait_tid_until(tid, &st, until);
+	if (r == -ETIMEDOUT)
+		return STOP_LATE;
+	if (r < 0)
 		return STOP_GONE; /* ECHILD: no longer ours */
 	if (!WIFSTOPPED(st))
 		return STOP_GONE;
@@ -473,6 +544,13 @@ static enum stop_kind wait_stop(pid_t tid, int *sig)
 	if ((st >> 16) != 0)
 		return STOP_EVENT; /* an event we did not ask for */
 	return STOP_SIGNAL;
+}
+
+/* Between the injected calls' entry and exit stops nothing blocks: no
+ * limit there. */
+static enum stop_kind wait_stop(pid_t tid, int *sig)
+{
+	return wait_stop_until(tid, sig, 0);
 }
 
 /* ptrace failed with ESRCH on a thread we trace: it was killed.  Collect its
@@ -641,6 +719,126 @@ static int inject(const struct rop *op, pid_t tid, mb_regs_t *orig,
 	return 0;
 }
 
+/* -EPERM if tid has a seccomp filter (or strict mode) now: a filter may
+ * kill the thread, or send it SIGSYS, for a call it does not allow, and
+ * which it does cannot be known without reading the filter. */
+static int seccomp_check(const struct rop *op, pid_t tid)
+{
+	struct tstatus st;
+	int r = read_status(op->pid, tid, &st);
+
+	if (r)
+		return r == -ESRCH ? -EAGAIN : r;
+	return st.seccomp ? -EPERM : 0;
+}
+
+/* The image tid runs in: its vdso's address from /proc/.../auxv (0: none).
+ * An exec gives a new auxv, and a new vdso address unless address space
+ * randomisation is off (then the layout, vdso included, is the same). */
+static int image_vdso(pid_t pid, pid_t tid, unsigned long *base)
+{
+	unsigned long v[256];
+	size_t len = 0;
+	char path[64];
+	int fd;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/auxv", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -EPERM;
+	while (len < sizeof(v)) {
+		ssize_t n = read(fd, (char *)v + len, sizeof(v) - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	*base = 0;
+	for (size_t i = 0; i + 1 < len / sizeof(long); i += 2) {
+		if (v[i] == AT_NULL)
+			break;
+		if (v[i] == AT_SYSINFO_EHDR)
+			*base = v[i + 1];
+	}
+	return len ? 0 : -ESRCH; /* empty: the mm is gone */
+}
+
+/* Is addr inside an executable mapping of the memory tid runs in now? */
+static int text_at(pid_t pid, pid_t tid, unsigned long addr)
+{
+	char path[64], line[512];
+	int r = MB_EXECED;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -EAGAIN;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perm[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) == 3 &&
+		    addr >= lo && addr < hi) {
+			if (perm[0] == 'r' && perm[2] == 'x')
+				r = 0;
+			break;
+		}
+		/* a line longer than the buffer: skip its rest */
+		while (!strchr(line, '\n') && fgets(line, sizeof(line), f))
+			;
+	}
+	fclose(f);
+	return r;
+}
+
+/*
+ * tid is stopped and nothing is written yet.  Make sure that
+ * - its seccomp filter, if any, cannot see our calls: with CAP_SYS_ADMIN,
+ *   PTRACE_O_SUSPEND_SECCOMP, set now (not at the seize, so the thread's
+ *   own code never runs unfiltered) and dropped by the detach; without
+ *   it, a thread with a filter is refused (*suspended tells which);
+ * - the syscall instruction found at the setup is in the memory this
+ *   thread runs in now: same vdso (an exec would give a new one), the
+ *   bytes read back from it, and, outside the vdso, an executable mapping.
+ * Returns 0, MB_EXECED or -errno.
+ */
+static int check_thread(const struct rop *op, pid_t tid, bool *suspended)
+{
+	unsigned char b[MB_ARCH_INSN_LEN];
+	unsigned long vdso;
+	int r;
+
+	*suspended = false;
+	if (op->suspend_seccomp &&
+	    ptrace(PTRACE_SETOPTIONS, tid, 0,
+		   (void *)(PTRACE_O_TRACESYSGOOD |
+			    PTRACE_O_SUSPEND_SECCOMP)) == 0)
+		*suspended = true;
+	if (!*suspended) {
+		r = seccomp_check(op, tid);
+		if (r)
+			return r;
+	}
+	r = image_vdso(op->pid, tid, &vdso);
+	if (r)
+		return r == -ESRCH ? MB_EXECED : r;
+	if (vdso != op->vdso)
+		return MB_EXECED;
+	if (mem_io(tid, op->insn, b, sizeof(b), false) ||
+	    memcmp(b, mb_arch_insn, sizeof(b)))
+		return MB_EXECED;
+	if (op->insn < op->vdso || op->insn >= op->vdso_end)
+		return text_at(op->pid, tid, op->insn);
+	return 0;
+}
+
 /*
  * First half for one thread: check it, seize it and ask it to stop.
  * Returns 0, MB_GONE or -errno (nothing left behind).
@@ -659,8 +857,9 @@ static int thread_begin(const struct rop *op, pid_t tid)
 	if (st.tracer)
 		return -EBUSY;
 	/* A seccomp filter may kill the thread, or send it SIGSYS, for a
-	 * syscall it does not allow: never run one blindly there. */
-	if (st.seccomp)
+	 * syscall it does not allow: never run one blindly there.  Checked
+	 * again once it is stopped (check_thread()). */
+	if (st.seccomp && !op->suspend_seccomp)
 		return -EPERM;
 	/* EPERM is also what a tracee of somebody else gives; when that
 	 * tracer has let go by the time we look, try again (a few times) so
@@ -701,7 +900,12 @@ static int thread_cancel_(const struct rop *op, pid_t tid)
 	enum stop_kind k;
 	int sig, r;
 
-	k = wait_stop(tid, &sig);
+	/* A thread that does not stop stays seized, untouched: the helper
+	 * process lets it go when it exits (the kernel drops a pending
+	 * interrupt when its tracer goes). */
+	k = wait_stop_until(tid, &sig, now_ns() + op->late_ns);
+	if (k == STOP_LATE)
+		return -ETIMEDOUT;
 	if (k == STOP_GONE)
 		return MB_GONE;
 	r = mb_arch_getregs(tid, &regs);
@@ -722,7 +926,7 @@ static int thread_cancel_(const struct rop *op, pid_t tid)
  * nothing done, begin again) or -errno (nothing done, thread let go).
  */
 static int thread_complete_(const struct rop *op, pid_t tid,
-			    struct job *job)
+			    struct job *job, enum stop_kind k, int sig)
 {
 	unsigned long get_longs = MB_LONGS(op->save_bits);
 	unsigned long set_longs = job->set_nodes ? MB_LONGS(job->set_bits) : 0;
@@ -731,12 +935,11 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 	unsigned long scratch, a[6];
 	size_t bytes;
 	mb_regs_t orig;
-	enum stop_kind k;
-	bool group_stop, at_exit = false, at_insn = false;
-	int sig, r, r2;
+	bool group_stop, at_exit = false, at_insn = false, suspended = false;
+	int r, r2;
 	long ret;
+	uint64_t t_inj = 0;
 
-	k = wait_stop(tid, &sig);
 	if (k == STOP_GONE)
 		return MB_GONE;
 	r = mb_arch_getregs(tid, &orig);
@@ -758,26 +961,35 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 	}
 	group_stop = sig != SIGTRAP;
 
+	/* Checked now that the thread is stopped, before anything is written:
+	 * the instruction we will point it at is in the memory it runs in now
+	 * (an exec since the setup gives MB_EXECED), and a seccomp filter
+	 * cannot see our calls (or there is none). */
+	r = check_thread(op, tid, &suspended);
+	if (r)
+		goto out_regs;
+	t_inj = now_ns();
+
 	/* Scratch memory for the arguments: below the red zone of this
 	 * thread's stack, where nothing of the program lives; saved and
 	 * restored anyway. */
 	bytes = (1 + get_longs + set_longs) * sizeof(unsigned long);
 	scratch = (mb_arch_sp(&orig) - MB_ARCH_REDZONE - bytes) & ~63UL;
-	r = mem_io(op->pid, scratch, save, bytes, false);
+	r = mem_io(tid, scratch, save, bytes, false);
 	if (r)
 		goto out_regs;
 	memset(buf, 0, bytes);
 	if (set_longs)
 		memcpy(buf + 1 + get_longs, job->set_nodes,
 		       set_longs * sizeof(unsigned long));
-	r = mem_io(op->pid, scratch, buf, bytes, true);
+	r = mem_io(tid, scratch, buf, bytes, true);
 	if (r)
 		goto out_regs;
 #if MB_ARCH_RESTART_AT_ENTRY
 	{
 		unsigned char insn[MB_ARCH_INSN_LEN];
 
-		at_insn = mem_io(op->pid, mb_arch_pc(&orig), insn,
+		at_insn = mem_io(tid, mb_arch_pc(&orig), insn,
 				 sizeof(insn), false) == 0 &&
 			  !memcmp(insn, mb_arch_insn, sizeof(insn));
 	}
@@ -798,7 +1010,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 		}
 		/* Read it now: the old policy must be known for a rollback
 		 * even if a step after set_mempolicy fails. */
-		r = mem_io(op->pid, scratch, buf,
+		r = mem_io(tid, scratch, buf,
 			   (1 + get_longs) * sizeof(unsigned long), false);
 		if (r)
 			goto out_mem;
@@ -808,6 +1020,13 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 		job->got = true;
 	}
 	if (job->set) {
+		/* A filter installed meanwhile by another thread
+		 * (SECCOMP_FILTER_FLAG_TSYNC) is caught here too. */
+		if (!suspended && job->get) {
+			r = seccomp_check(op, tid);
+			if (r)
+				goto out_mem;
+		}
 		memset(a, 0, sizeof(a));
 		a[0] = (unsigned long)(long)job->set_mode;
 		if (set_longs) {
@@ -828,7 +1047,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 out_mem:
 	if (r == MB_GONE)
 		return MB_GONE;
-	r2 = mem_io(op->pid, scratch, save, bytes, true);
+	r2 = mem_io(tid, scratch, save, bytes, true);
 	if (r2 && !r)
 		r = r2;
 out_regs:
@@ -842,12 +1061,15 @@ out_regs:
 	r2 = finish(op, tid, &orig, !at_exit, 0, group_stop);
 	if (r2 == MB_GONE)
 		return MB_GONE;
+	if (t_inj)
+		inject_stats(now_ns() - t_inj);
 	return r ? r : r2;
 }
 
-static int thread_complete(const struct rop *op, pid_t tid, struct job *job)
+static int thread_complete(const struct rop *op, pid_t tid, struct job *job,
+			   enum stop_kind k, int sig)
 {
-	int r = thread_complete_(op, tid, job);
+	int r = thread_complete_(op, tid, job, k, sig);
 
 	stats_end(tid);
 	return r;
@@ -885,18 +1107,20 @@ static unsigned long possible_nodes(void)
  * a multiple of align is the tail of one instruction and the head of the
  * next, not an instruction: on aarch64 a pc there faults.
  */
-static int find_bytes(pid_t pid, const unsigned char *insn, size_t len,
-		      size_t align, unsigned long *addr)
+static int find_bytes_in(pid_t pid, pid_t tid, const unsigned char *insn,
+			 size_t len, size_t align, unsigned long *addr,
+			 unsigned long *vdso_end)
 {
 	char path[64], line[512];
-	unsigned char chunk[65536 + 16];
+	static unsigned char chunk[65536 + 16]; /* under remote_lock */
 	unsigned long lo[64], hi[64];
 	int n = 0, pass;
 	FILE *f;
 
 	if (len == 0 || len > 16 || align == 0)
 		return -EINVAL;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	/* The maps of a live thread: an exited leader's are empty. */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", pid, tid);
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? -ESRCH : -EPERM;
@@ -921,6 +1145,8 @@ static int find_bytes(pid_t pid, const unsigned char *insn, size_t len,
 		}
 	}
 	fclose(f);
+	if (vdso_end)
+		*vdso_end = hi[0];
 	for (pass = 0; pass < n; pass++) {
 		/* chunks start at multiples of align (mappings do anyway) */
 		unsigned long p = (lo[pass] + align - 1) / align * align;
@@ -931,7 +1157,7 @@ static int find_bytes(pid_t pid, const unsigned char *insn, size_t len,
 
 			if (got > sizeof(chunk))
 				got = sizeof(chunk);
-			if (mem_io(pid, p, chunk, got, false) < 0)
+			if (mem_io(tid, p, chunk, got, false) < 0)
 				break;
 			for (size_t i = 0; i + len <= got; i += align) {
 				if (!memcmp(chunk + i, insn, len)) {
@@ -954,10 +1180,11 @@ static int find_bytes(pid_t pid, const unsigned char *insn, size_t len,
 	return -EOPNOTSUPP;
 }
 
-static int find_insn(pid_t pid, unsigned long *addr)
+static int find_insn(pid_t pid, pid_t tid, unsigned long *addr,
+		     unsigned long *vdso_end)
 {
-	return find_bytes(pid, mb_arch_insn, MB_ARCH_INSN_LEN,
-			  MB_ARCH_INSN_ALIGN, addr);
+	return find_bytes_in(pid, tid, mb_arch_insn, MB_ARCH_INSN_LEN,
+			     MB_ARCH_INSN_ALIGN, addr, vdso_end);
 }
 
 /* For tests (tests/remote/test-find.c): find_insn() with other bytes and
@@ -967,7 +1194,12 @@ int mb_remote_test_find_bytes(pid_t pid, const unsigned char *insn,
 int mb_remote_test_find_bytes(pid_t pid, const unsigned char *insn,
 			      size_t len, size_t align, unsigned long *addr)
 {
-	return find_bytes(pid, insn, len, align, addr);
+	int r;
+
+	pthread_mutex_lock(&remote_lock);
+	r = find_bytes_in(pid, pid, insn, len, align, addr, NULL);
+	pthread_mutex_unlock(&remote_lock);
+	return r;
 }
 
 /* Is pid's executable of our ABI?  -EOPNOTSUPP if it is certainly not; 0
@@ -997,6 +1229,7 @@ static int check_abi(pid_t pid)
 
 struct live_ctx {
 	pid_t pid;
+	pid_t tid; /* the first thread found alive */
 	bool live;
 };
 
@@ -1009,23 +1242,53 @@ static int live_add(void *arg, pid_t tid)
 	if (read_status(c->pid, tid, &st) == 0 && st.state != 'Z' &&
 	    st.state != 'X') {
 		c->live = true;
+		c->tid = tid;
 		return -EEXIST;
 	}
 	return 0;
 }
 
-/* Does pid have a thread that is not dead?  The walk is mb_task_scan()'s,
+/* A thread of pid that is not dead, or 0.  The walk is mb_task_scan()'s,
  * so that threads exiting meanwhile do not hide a live one. */
-static bool has_live_thread(pid_t pid)
+static pid_t live_thread(pid_t pid)
 {
 	struct live_ctx c = { .pid = pid };
 
 	mb_task_scan(pid, live_add, &c);
-	return c.live;
+	return c.live ? c.tid : 0;
+}
+
+/* Do we have CAP_SYS_ADMIN (what PTRACE_O_SUSPEND_SECCOMP asks for)? */
+static bool have_sys_admin(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0
+	};
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return (d[CAP_SYS_ADMIN / 32].effective >> (CAP_SYS_ADMIN % 32)) & 1;
+}
+
+/* MEMBIND_STOP_TIMEOUT_MS, or the default. */
+static uint64_t late_limit_ns(void)
+{
+	const char *v = secure_getenv("MEMBIND_STOP_TIMEOUT_MS");
+	char *end;
+	unsigned long ms = MB_LATE_DEFAULT_MS;
+
+	if (v && *v) {
+		errno = 0;
+		ms = strtoul(v, &end, 10);
+		if (errno || *end || ms == 0 || ms > 3600000)
+			ms = MB_LATE_DEFAULT_MS;
+	}
+	return (uint64_t)ms * 1000000u;
 }
 
 /* Everything that can be refused before touching the target. */
-static int op_init(struct rop *op, pid_t pid)
+static int op_init(struct rop *op, pid_t pid, pid_t caller)
 {
 	char path[64], buf[1024];
 	struct tstatus st;
@@ -1034,7 +1297,7 @@ static int op_init(struct rop *op, pid_t pid)
 	int r;
 
 	memset(op, 0, sizeof(*op));
-	memset(&stats, 0, sizeof(stats));
+	op->memfd = -1;
 	if (pid <= 0)
 		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -1052,13 +1315,21 @@ static int op_init(struct rop *op, pid_t pid)
 		return r;
 	if (st.tgid > 0 && st.tgid != pid) /* a thread id: its process */
 		pid = st.tgid;
-	if (pid == getpid())
+	if (pid == caller || pid == getpid())
 		return -EINVAL; /* ourselves: not through ptrace */
-	if ((st.state == 'Z' || st.state == 'X') && !has_live_thread(pid))
-		return -ESRCH;
+	op->suspend_seccomp = have_sys_admin();
+	op->late_ns = late_limit_ns();
+	/* A leader that called pthread_exit() is a zombie while its other
+	 * threads run: the image is read through a live thread. */
+	op->live_tid = pid;
+	if (st.state == 'Z' || st.state == 'X') {
+		op->live_tid = live_thread(pid);
+		if (!op->live_tid)
+			return -ESRCH;
+	}
 	if (st.tracer)
 		return -EBUSY;
-	if (st.seccomp)
+	if (st.seccomp && !op->suspend_seccomp)
 		return -EPERM;
 	r = check_abi(pid);
 	if (r)
@@ -1067,11 +1338,40 @@ static int op_init(struct rop *op, pid_t pid)
 	op->ignored = st.sigign;
 	op->caught = st.sigcgt;
 	op->save_bits = possible_nodes();
-	return find_insn(pid, &op->insn);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/mem", pid, op->live_tid);
+	op->memfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (op->memfd < 0)
+		return errno == ENOENT ? -ESRCH : -EPERM;
+	r = image_vdso(pid, op->live_tid, &op->vdso);
+	if (r)
+		return r;
+	r = find_insn(pid, op->live_tid, &op->insn, &op->vdso_end);
+	if (r)
+		return r;
+	/* The maps read may come from an image newer than the auxv read. */
+	if (op->vdso && op->vdso_end <= op->vdso)
+		return MB_EXECED;
+	return 0;
+}
+
+/* Did the image the operation was set up for go away (an exec: its mm has
+ * no users any more), or get another vdso? */
+static bool op_image_gone(const struct rop *op)
+{
+	unsigned char b;
+	unsigned long vdso;
+	pid_t tid = live_thread(op->pid);
+
+	if (pread(op->memfd, &b, 1, (off_t)op->insn) != 1)
+		return true;
+	return tid && image_vdso(op->pid, tid, &vdso) == 0 && vdso != op->vdso;
 }
 
 static void op_free(struct rop *op)
 {
+	if (op->memfd >= 0)
+		close(op->memfd);
+	op->memfd = -1;
 	for (size_t i = 0; i < op->n; i++)
 		free(op->t[i].old_nodes);
 	free(op->t);
@@ -1112,50 +1412,157 @@ static int op_scan(struct rop *op)
 	return mb_task_scan(op->pid, op_add, op);
 }
 
-/* Run a job on one thread until it is done, retrying while signals get in
- * the way.  began: thread_begin() already succeeded for it. */
+/*
+ * Run a job on one thread until it is done, retrying while signals get in
+ * the way.  k, sig: its first stop when the caller already waited for it
+ * (began), else it is begun here.  Every wait for a thread to stop is
+ * bounded by op->late_ns: a thread blocked in the kernel that long gives
+ * -ETIMEDOUT (it stays seized, untouched, until the helper exits).
+ */
 static int run_one(const struct rop *op, pid_t tid, struct job *job,
-		   bool began)
+		   bool began, enum stop_kind k, int sig)
 {
 	for (int tries = 0; tries < MB_MAX_RETRIES; tries++) {
-		int r = began ? 0 : thread_begin(op, tid);
+		int r;
 
+		if (!began) {
+			r = thread_begin(op, tid);
+			if (r)
+				return r;
+			k = wait_stop_until(tid, &sig, now_ns() + op->late_ns);
+			if (k == STOP_LATE) {
+				stats_end(tid);
+				return -ETIMEDOUT;
+			}
+		}
 		began = false;
-		if (r)
-			return r;
-		r = thread_complete(op, tid, job);
+		r = thread_complete(op, tid, job, k, sig);
 		if (r != MB_RETRY)
 			return r;
 	}
 	return -EAGAIN;
 }
 
+/* One thread's job and its bookkeeping.  Returns 0 or an error that ends
+ * the round (MB_EXECED among them). */
+static int do_thread(struct rop *op, struct rthread *t, const struct job *tmpl,
+		     bool record_old, bool began, enum stop_kind k, int sig)
+{
+	struct job job = *tmpl;
+	int r;
+
+	job.get_nodes = t->old_nodes;
+	r = run_one(op, t->tid, &job, began, k, sig);
+	/* A thread whose set_mempolicy went through runs the new policy even
+	 * if a later step (stack or register restore, detach) failed: the
+	 * rollback must see it. */
+	if (record_old && job.got && (r == 0 || job.set_done)) {
+		t->saved = true;
+		t->old_mode = job.get_mode;
+	}
+	if (job.set_done)
+		t->changed = true;
+	if (r == MB_GONE) {
+		t->done = true;
+		r = 0;
+	} else if (r == 0) {
+		t->done = true;
+		if (job.set && job.set_ret < 0)
+			r = (int)job.set_ret;
+	}
+	return r;
+}
+
+/* Work on the late threads (see MB_PROMPT_NS) that have stopped by now.
+ * all: wait for every one of them, each until its own time is up. */
+static int do_late(struct rop *op, size_t first, const struct job *tmpl,
+		   bool record_old, bool all)
+{
+	long pause_ns = 20000;
+
+	for (;;) {
+		bool left = false;
+		uint64_t now = now_ns();
+
+		for (size_t i = first; i < op->n; i++) {
+			struct rthread *t = &op->t[i];
+			enum stop_kind k;
+			int sig, r;
+
+			if (!t->late || t->done)
+				continue;
+			k = wait_stop_until(t->tid, &sig, 1);
+			if (k == STOP_LATE) {
+				if (now > t->late_until)
+					return -ETIMEDOUT;
+				left = true;
+				continue;
+			}
+			t->late = false;
+			/* held from now: not from our interrupt, long ago */
+			stats_end(t->tid);
+			stats_begin(t->tid);
+			r = do_thread(op, t, tmpl, record_old, true, k, sig);
+			if (r)
+				return r;
+		}
+		if (!left || !all)
+			return 0;
+		{
+			struct timespec ts = { 0, pause_ns };
+
+			nanosleep(&ts, NULL);
+		}
+		if (pause_ns < MB_WAIT_MAX_PAUSE_NS)
+			pause_ns *= 2;
+	}
+}
+
 /*
  * Run job (a template; per-thread results go to the rthread) on every
- * thread from index first on, one after the other.  The next thread is
- * seized and interrupted before the current one is worked on, so that its
- * way into the stop overlaps our work.  Stops at the first error.
+ * thread from index first on, one after the other.  Once a thread has
+ * stopped, the next one is seized and interrupted before the current one is
+ * worked on, so that its way into the stop overlaps our work.  A thread
+ * that does not stop promptly (blocked in the kernel) is left for later,
+ * so that it never keeps the next one waiting in its stop.  Stops at the
+ * first error.
  */
 static int run_all(struct rop *op, size_t first, struct job *tmpl,
 		   bool record_old)
 {
-	size_t i = first;
 	int next_began = -1; /* index of a thread begun ahead, or -1 */
 	int r = 0;
 
-	while (i < op->n) {
+	for (size_t i = first; i < op->n && !r; i++) {
 		struct rthread *t = &op->t[i];
-		struct job job = *tmpl;
-		bool began = next_began == (int)i;
+		enum stop_kind k;
+		int sig;
 		size_t j;
 
+		if (t->done || t->late)
+			continue;
+		if (next_began != (int)i) {
+			int b = thread_begin(op, t->tid);
+
+			if (b == MB_GONE) {
+				t->done = true;
+				continue;
+			}
+			if (b) {
+				r = b;
+				break;
+			}
+		}
 		next_began = -1;
-		if (t->done) {
-			i++;
+		k = wait_stop_until(t->tid, &sig, now_ns() + MB_PROMPT_NS);
+		if (k == STOP_LATE) {
+			t->late = true;
+			t->late_until = now_ns() + op->late_ns;
 			continue;
 		}
 		/* begin the next one */
-		for (j = i + 1; j < op->n && op->t[j].done; j++)
+		for (j = i + 1; j < op->n && (op->t[j].done || op->t[j].late);
+		     j++)
 			;
 		if (j < op->n) {
 			int b = thread_begin(op, op->t[j].tid);
@@ -1166,49 +1573,32 @@ static int run_all(struct rop *op, size_t first, struct job *tmpl,
 				op->t[j].done = true;
 			/* an error is met again when we get there */
 		}
-		job.get_nodes = t->old_nodes;
-		r = run_one(op, t->tid, &job, began);
-		/* A thread whose set_mempolicy went through runs the new
-		 * policy even if a later step (stack or register restore,
-		 * detach) failed: the rollback must see it. */
-		if (record_old && job.got && (r == 0 || job.set_done)) {
-			t->saved = true;
-			t->old_mode = job.get_mode;
-		}
-		if (job.set_done)
-			t->changed = true;
-		if (r == MB_GONE) {
-			t->done = true;
-			r = 0;
-		} else if (r == 0) {
-			t->done = true;
-			if (job.set && job.set_ret < 0)
-				r = (int)job.set_ret;
-		}
-		if (r) {
-			if (next_began >= 0)
-				thread_cancel(op, op->t[next_began].tid);
-			return r;
-		}
-		i++;
+		r = do_thread(op, t, tmpl, record_old, true, k, sig);
+		if (!r)
+			r = do_late(op, first, tmpl, record_old, false);
 	}
-	return 0;
+	if (r && next_began >= 0)
+		thread_cancel(op, op->t[next_began].tid);
+	if (!r)
+		r = do_late(op, first, tmpl, record_old, true);
+	return r;
 }
 
 /*
  * Put the old policy back on every thread that took the new one.  Threads
  * of the first round get their own saved policy.  Every thread that
- * appeared later (in later rounds, or since the last scan) gets the policy
- * of the first saved thread of the first round, the process's old binding:
- * such a thread was created during the call, by a thread that may already
- * have run the new policy, so what it inherited and what a later round saved
- * as its "old" policy may well be the new one; and one not worked on yet
- * may carry the new policy without being marked changed.
+ * appeared later (in later rounds, or since the last scan) gets the
+ * process's old binding (model), the policy of the first saved thread of
+ * the first round: such a thread was created during the call, by a thread
+ * that may already have run the new policy, so what it inherited and what a
+ * later round saved as its "old" policy may well be the new one; and one not
+ * worked on yet may carry the new policy without being marked changed.
+ * When the call started over after an exec, model is the old binding from
+ * before the exec, and every thread gets it.
  */
-static void rollback(struct rop *op)
+static void rollback(struct rop *op, const struct rthread *model, bool all)
 {
-	struct rthread *model = NULL;
-	size_t n1 = op->n_first;
+	size_t n1 = all ? 0 : op->n_first;
 
 	for (size_t i = 0; i < n1 && !model; i++)
 		if (op->t[i].saved)
@@ -1223,121 +1613,375 @@ static void rollback(struct rop *op)
 
 		if (i < n1 && !t->changed)
 			continue;
+		if (t->late && !t->done)
+			continue; /* still blocked in the kernel: never reached */
 		job.set = true;
 		job.set_mode = src->old_mode;
 		job.set_nodes = src->old_nodes;
 		job.set_bits = op->save_bits;
-		if (run_one(op, t->tid, &job, false) == 0)
+		if (run_one(op, t->tid, &job, false, STOP_GONE, 0) == 0)
 			t->changed = false;
 	}
 }
 
-int mb_remote_set_mempolicy(pid_t pid, int mode, const unsigned long *nodes,
-			    unsigned long nbits)
+/* The rounds of a set: rescan until a scan finds nobody new. */
+static int set_rounds(struct rop *op, struct job *job)
+{
+	size_t first = 0;
+	int r;
+
+	/* Threads created meanwhile: a thread created by one that already
+	 * runs the new policy inherits it; one created by a thread not yet
+	 * done is listed by the time its creator stops for us. */
+	for (int round = 0;; round++) {
+		r = op_scan(op);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			r = first ? 0 : -ESRCH;
+			break;
+		}
+		if (round == MB_MAX_ROUNDS)
+			return -EAGAIN;
+		if (round == 0)
+			op->n_first = op->n;
+		r = run_all(op, first, job, true);
+		if (r)
+			return r;
+		first = op->n;
+	}
+	if (r == 0) {
+		bool any = false;
+
+		for (size_t i = 0; i < op->n; i++)
+			any |= op->t[i].changed;
+		if (!any)
+			r = -ESRCH; /* every thread exited meanwhile */
+	}
+	return r;
+}
+
+/* The whole set, in the helper process (or in the caller, see below). */
+static int engine_set(pid_t pid, pid_t caller, int mode,
+		      const unsigned long *nodes, unsigned long nbits)
 {
 	struct rop op;
 	struct job job = { 0 };
-	size_t first = 0;
-	int r, round;
+	struct rthread model = { 0 };
+	unsigned long *model_nodes = NULL;
+	int r = -EAGAIN;
 
-	if (nbits > MEMBIND_MAX_BITS || (nbits && !nodes))
-		return -EINVAL;
-	pthread_mutex_lock(&remote_lock);
-	r = op_init(&op, pid);
-	if (r)
-		goto out;
+	memset(&stats, 0, sizeof(stats));
 	job.get = true;
 	job.set = true;
 	job.set_mode = mode;
 	job.set_nodes = nbits ? nodes : NULL;
 	job.set_bits = nbits;
-	/* Threads created meanwhile: a thread created by one that already
-	 * runs the new policy inherits it; one created by a thread not yet
-	 * done is listed by the time its creator stops for us.  So rescan
-	 * until a scan finds nobody new. */
-	for (round = 0;; round++) {
-		r = op_scan(&op);
-		if (r < 0)
-			break;
+	/* An exec during the call: the threads worked on are gone, and the
+	 * one left (the exec'ing thread, now the leader) may not have been
+	 * reached.  Start over on the new image; policies survive execve(). */
+	for (int attempt = 0; attempt < MB_MAX_EXEC_RESTARTS; attempt++) {
+		r = op_init(&op, pid, caller);
 		if (r == 0) {
-			r = first ? 0 : -ESRCH;
-			break;
+			r = set_rounds(&op, &job);
+			if (r == 0 && op_image_gone(&op))
+				r = MB_EXECED;
 		}
-		if (round == MB_MAX_ROUNDS) {
-			r = -EAGAIN;
-			break;
+		if (r == MB_EXECED) {
+			/* keep the binding from before the first attempt */
+			for (size_t i = 0; i < op.n_first && !model_nodes; i++) {
+				if (!op.t[i].saved)
+					continue;
+				model_nodes = op.t[i].old_nodes;
+				op.t[i].old_nodes = NULL;
+				model.old_mode = op.t[i].old_mode;
+				model.old_nodes = model_nodes;
+				model.saved = true;
+			}
+			op_free(&op);
+			continue;
 		}
-		if (round == 0)
-			op.n_first = op.n;
-		r = run_all(&op, first, &job, true);
 		if (r)
-			break;
-		first = op.n;
+			rollback(&op, model_nodes ? &model : NULL,
+				 model_nodes != NULL);
+		op_free(&op);
+		break;
 	}
-	if (r == 0) {
-		bool any = false;
+	free(model_nodes);
+	return r == MB_EXECED ? -EAGAIN : r;
+}
 
-		for (size_t i = 0; i < op.n; i++)
-			any |= op.t[i].changed;
-		if (!any)
-			r = -ESRCH; /* every thread exited meanwhile */
+/* Every thread's policy, in the helper process.  Returns the number of
+ * threads (entries in *res, to free) or -errno. */
+static int engine_get(pid_t pid, pid_t caller, struct rop *op)
+{
+	struct job job = { 0 };
+	int r = -EAGAIN;
+
+	memset(&stats, 0, sizeof(stats));
+	job.get = true;
+	for (int attempt = 0; attempt < MB_MAX_EXEC_RESTARTS; attempt++) {
+		r = op_init(op, pid, caller);
+		if (r == 0) {
+			r = op_scan(op);
+			if (r >= 0)
+				r = run_all(op, 0, &job, true);
+			if (r == 0 && op_image_gone(op))
+				r = MB_EXECED;
+		}
+		if (r != MB_EXECED)
+			break;
+		op_free(op);
 	}
-	if (r)
-		rollback(&op);
-	op_free(&op);
-out:
-	pthread_mutex_unlock(&remote_lock);
+	if (r == MB_EXECED)
+		r = -EAGAIN;
+	if (r == 0) {
+		int count = 0;
+
+		for (size_t i = 0; i < op->n; i++)
+			count += op->t[i].saved;
+		r = count ? count : -ESRCH;
+	}
 	return r;
+}
+
+/* ---- the helper process ---- */
+
+/*
+ * Every remote operation runs in a child process made for it, the helper:
+ * in its own session (no terminal signals: Ctrl-C, Ctrl-Z, hang-up), with
+ * every signal blocked (SIGTERM, SIGINT, SIGHUP from kill or timeout(1) do
+ * nothing to it), out of the OOM killer's reach where we may say so.
+ * Whatever happens to the caller (killed, stopped, its thread cancelled),
+ * the helper finishes or rolls back on its own and lets every thread go;
+ * the caller only reads the outcome from a pipe.  ptrace would otherwise
+ * tie the target to the caller: a tracer that dies leaves a thread that
+ * runs whatever registers were injected at that moment (docs/remote.md).
+ */
+struct helper_msg {
+	int r;
+	int fault_left; /* the test hook's count, carried back */
+	unsigned long threads, over_1ms;
+	uint64_t max_pause_ns, inject_max_ns, inject_total_ns;
+	int count; /* get: entries that follow, each a helper_ent + nodes */
+};
+
+struct helper_ent {
+	pid_t tid;
+	int mode;
+};
+
+/* Serialises the caller's side: one helper at a time per process.  Held
+ * across fork() on purpose: it is not in fork.c's list, and the child
+ * never takes it. */
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+struct call {
+	bool get;
+	pid_t pid;
+	int mode;
+	const unsigned long *nodes;
+	unsigned long nbits;
+	/* get */
+	struct mb_thread_policy *out;
+	int max;
+};
+
+/* In the child: never returns. */
+static void helper_main(int fd, const struct call *c, pid_t caller)
+{
+	struct helper_msg m = { 0 };
+	sigset_t all;
+	int ofd;
+
+	/* Nothing the caller's session or signals do reaches us now. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	setsid();
+	prctl(PR_SET_NAME, "membind-remote", 0, 0, 0);
+	ofd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (ofd >= 0) {
+		/* needs CAP_SYS_RESOURCE; without it we keep the caller's */
+		if (write(ofd, "-1000", 5) < 0)
+			(void)0;
+		close(ofd);
+	}
+	pthread_mutex_lock(&remote_lock);
+	if (c->get) {
+		struct rop op;
+
+		m.r = engine_get(c->pid, caller, &op);
+		m.count = m.r > 0 ? m.r : 0;
+		m.fault_left = fault_after_set;
+		m.threads = stats.threads;
+		m.over_1ms = stats.over_1ms;
+		m.max_pause_ns = stats.max_pause_ns;
+		m.inject_max_ns = stats.inject_max_ns;
+		m.inject_total_ns = stats.inject_total_ns;
+		if (write_all(fd, &m, sizeof(m)) == 0) {
+			for (size_t i = 0; i < op.n && m.count; i++) {
+				struct helper_ent e = { op.t[i].tid,
+							op.t[i].old_mode };
+
+				if (!op.t[i].saved)
+					continue;
+				if (write_all(fd, &e, sizeof(e)) ||
+				    write_all(fd, op.t[i].old_nodes,
+					      MB_LONGS(op.save_bits) *
+						      sizeof(unsigned long)))
+					break;
+			}
+		}
+		op_free(&op);
+	} else {
+		m.r = engine_set(c->pid, caller, c->mode, c->nodes, c->nbits);
+		m.fault_left = fault_after_set;
+		m.threads = stats.threads;
+		m.over_1ms = stats.over_1ms;
+		m.max_pause_ns = stats.max_pause_ns;
+		m.inject_max_ns = stats.inject_max_ns;
+		m.inject_total_ns = stats.inject_total_ns;
+		write_all(fd, &m, sizeof(m));
+	}
+	_exit(0);
+}
+
+/* The caller's side: fork the helper, read its answer. */
+static int remote_call(const struct call *c)
+{
+	struct helper_msg m;
+	pid_t caller = getpid(), child;
+	int fds[2], cancel, r, st;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	pthread_mutex_lock(&call_lock);
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out;
+	}
+	child = fork();
+	if (child == 0) {
+		close(fds[0]);
+		helper_main(fds[1], c, caller);
+	}
+	close(fds[1]);
+	if (child < 0) {
+		r = -errno;
+		close(fds[0]);
+		goto out;
+	}
+	if (read_all(fds[0], &m, sizeof(m)) < 0) {
+		/* The helper died without an answer: killed by somebody. */
+		r = -EIO;
+	} else {
+		unsigned long save_bits = possible_nodes();
+		size_t words = MB_LONGS(save_bits);
+		unsigned long *tmp = calloc(words, sizeof(unsigned long));
+
+		r = m.r;
+		for (int i = 0; c->get && i < m.count; i++) {
+			struct helper_ent e;
+
+			if (!tmp || read_all(fds[0], &e, sizeof(e)) ||
+			    read_all(fds[0], tmp, words * sizeof(long))) {
+				r = tmp ? -EIO : -ENOMEM;
+				break;
+			}
+			if (i >= c->max)
+				continue;
+			c->out[i].tid = e.tid;
+			c->out[i].mode = e.mode;
+			if (c->nbits) {
+				unsigned long n = c->nbits < save_bits
+							  ? c->nbits
+							  : save_bits;
+
+				memset(c->out[i].nodes, 0,
+				       MB_LONGS(c->nbits) * sizeof(long));
+				for (unsigned long b = 0; b < n; b++)
+					if (mb_test(tmp, (unsigned)b))
+						mb_set(c->out[i].nodes,
+						       (unsigned)b);
+			}
+		}
+		free(tmp);
+		pthread_mutex_lock(&remote_lock);
+		stats.threads = m.threads;
+		stats.over_1ms = m.over_1ms;
+		stats.max_pause_ns = m.max_pause_ns;
+		stats.inject_max_ns = m.inject_max_ns;
+		stats.inject_total_ns = m.inject_total_ns;
+		fault_after_set = m.fault_left;
+		pthread_mutex_unlock(&remote_lock);
+	}
+	close(fds[0]);
+	/* Collect it (a SIGCHLD handler of the caller may have done so). */
+	while (waitpid(child, &st, __WALL) < 0 && errno == EINTR)
+		;
+out:
+	pthread_mutex_unlock(&call_lock);
+	pthread_setcancelstate(cancel, NULL);
+	return r;
+}
+
+int mb_remote_set_mempolicy(pid_t pid, int mode, const unsigned long *nodes,
+			    unsigned long nbits)
+{
+	struct call c = { .pid = pid, .mode = mode, .nodes = nodes,
+			  .nbits = nbits };
+
+	if (nbits > MEMBIND_MAX_BITS || (nbits && !nodes))
+		return -EINVAL;
+	if (pid <= 0)
+		return -ESRCH;
+	return remote_call(&c);
 }
 
 int mb_remote_get_mempolicy(pid_t pid, struct mb_thread_policy *out, int max,
 			    unsigned long nbits)
 {
-	struct rop op;
-	struct job job = { 0 };
-	int r, count = 0;
+	struct call c = { .get = true, .pid = pid, .out = out, .max = max,
+			  .nbits = nbits };
 
 	if (max < 0 || (max > 0 && !out) || nbits > MEMBIND_MAX_BITS)
 		return -EINVAL;
-	pthread_mutex_lock(&remote_lock);
-	r = op_init(&op, pid);
-	if (r)
-		goto out;
-	r = op_scan(&op);
-	if (r < 0)
-		goto out_free;
-	job.get = true;
-	r = run_all(&op, 0, &job, true);
-	if (r)
-		goto out_free;
-	for (size_t i = 0; i < op.n; i++) {
-		struct rthread *t = &op.t[i];
-
-		if (!t->saved)
-			continue;
-		if (count < max) {
-			unsigned long n = nbits < op.save_bits ? nbits
-							       : op.save_bits;
-
-			out[count].tid = t->tid;
-			out[count].mode = t->old_mode;
-			if (nbits) {
-				memset(out[count].nodes, 0,
-				       MB_LONGS(nbits) * sizeof(unsigned long));
-				for (unsigned long b = 0; b < n; b++)
-					if (mb_test(t->old_nodes, (unsigned)b))
-						mb_set(out[count].nodes,
-						       (unsigned)b);
-			}
-		}
-		count++;
-	}
-	r = count ? count : -ESRCH;
-out_free:
-	op_free(&op);
-out:
-	pthread_mutex_unlock(&remote_lock);
-	return r;
+	if (pid <= 0)
+		return -ESRCH;
+	return remote_call(&c);
 }
 
 #else /* no remote engine for this architecture */
