@@ -12,7 +12,9 @@
  * The order is the order in which the library nests its locks, outermost
  * first; a lock is never taken while one later in the list is held:
  *
- *   remote_lock (remote.c)      a whole remote operation
+ *   remote_lock (remote.c)      a whole remote operation (its call_lock,
+ *                               held across the helper's fork, is not
+ *                               taken here: the child gets it anew)
  *   bcast_lock (threads.c)      a whole process-wide binding
  *   arenas_lock, each arena's lock, chunkmap_lock (heap.c)
  *                               an arena's lock is held while a chunk is

@@ -1772,8 +1772,8 @@ struct helper_ent {
 };
 
 /* Serialises the caller's side: one helper at a time per process.  Held
- * across fork() on purpose: it is not in fork.c's list, and the child
- * never takes it. */
+ * across fork() on purpose, so it is not taken by fork.c's handlers; a
+ * child of any fork gets it anew (mb_remote_fork()). */
 static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -2002,11 +2002,18 @@ int mb_remote_get_mempolicy(pid_t pid, struct mb_thread_policy *out, int max,
 
 #endif
 
-/* fork(): see fork.c. */
+/* fork(): see fork.c.  call_lock is held across the helper's own fork(),
+ * so it cannot be taken here; a child of any fork starts with it free (in
+ * a program's child, the thread that held it is not there). */
 void mb_remote_fork(enum mb_fork phase)
 {
-	if (phase == MB_FORK_PREPARE)
+	if (phase == MB_FORK_PREPARE) {
 		pthread_mutex_lock(&remote_lock);
-	else
+	} else {
 		pthread_mutex_unlock(&remote_lock);
+#ifdef MB_REMOTE_ARCH
+		if (phase == MB_FORK_CHILD)
+			pthread_mutex_init(&call_lock, NULL);
+#endif
+	}
 }
