@@ -99,17 +99,34 @@ static const char *tier_bar(int c) { return c < 0 ? unknown_bar : palette[c % NP
 
 /* ---- text ---- */
 
+/* Advance of a character in thousandths of the font size, rounded up from
+ * DejaVu Sans (Verdana is alike; Arial and Helvetica are narrower). */
+static int char_width(unsigned char c)
+{
+	if (c == ' ')
+		return 330;
+	if (strchr("ijlI.,:;'!|", c))
+		return 320;
+	if (strchr("frt()[]/-", c))
+		return 430;
+	if (strchr("mwMW%", c) || c >= 0x80) /* any non-ASCII character */
+		return 1000;
+	if (c >= 'A' && c <= 'Z')
+		return 790;
+	return 650; /* digits, the other lower case letters and signs */
+}
+
 /* Estimated width of s in pixels, on the generous side for the usual sans
- * fonts (DejaVu Sans, Verdana are among the widest).  tests/tool/svg.sh
- * checks the layout with the same estimate. */
+ * fonts; bold is 10% wider.  tests/tool/svg-check checks the layout with the
+ * same estimate. */
 int svg_text_width(const char *s, int size, bool bold)
 {
-	int chars = 0;
+	long sum = 0;
 
 	for (; *s; s++)
 		if (((unsigned char)*s & 0xc0) != 0x80)
-			chars++;
-	return (chars * size * (bold ? 70 : 64) + 99) / 100;
+			sum += char_width((unsigned char)*s);
+	return (int)((sum * size * (bold ? 110 : 100) + 99999) / 100000);
 }
 
 /* s, cut with an ellipsis to fit in maxw, into buf. */
@@ -401,17 +418,20 @@ static int flow(struct block *b, int n, int x0, int y0, int wmax, int *right)
 static void group_head(const struct sv *v, const struct sv_group *g, char *h1,
 		       size_t n1, char *h2, size_t n2)
 {
-	char tier[32];
+	char tier[32], sz[32];
+	uint64_t total = 0;
 
-	(void)v;
+	for (int i = 0; i < g->n; i++)
+		total += v->mb[g->members[i]].in.size_bytes;
 	if (g->tier >= 0)
 		snprintf(tier, sizeof(tier), "Tier %d", g->tier);
 	else
 		snprintf(tier, sizeof(tier), "Tier unknown");
 	snprintf(h1, n1, "%s " DOT " %s", tier,
 		 g->cpuless ? "memory only" : "memory with CPUs");
-	snprintf(h2, n2, "%d memblk%s%s", g->n, g->n == 1 ? "" : "s",
-		 g->cpuless ? ", no local CPUs (CXL, HBM, PMEM)" : "");
+	snprintf(h2, n2, "%d memblk%s, %s%s", g->n, g->n == 1 ? "" : "s",
+		 size_text(total, sz, sizeof(sz)),
+		 g->cpuless ? " " DOT " no local CPUs (CXL, HBM, PMEM)" : "");
 }
 
 /* Sizes of the panels (their grid of cells). */
@@ -493,6 +513,7 @@ static void draw_memblk(FILE *f, const struct sv *v, int m)
 	if (usedw > 0)
 		rect(f, "bar used", x + 10, y + 50, usedw, 10, 2, tier_bar(c), NULL, NULL);
 	/* CPUs */
+	fputs("<g class=\"cpus\">\n", f);
 	if (*b->cpus) {
 		rect(f, "box cpus", x + 10, y + 68, iw, 22, 3, "#f6f7f9", "#aab2bf", NULL);
 		snprintf(line, sizeof(line), "CPUs %s", b->cpus);
@@ -503,6 +524,7 @@ static void draw_memblk(FILE *f, const struct sv *v, int m)
 		     "stroke-dasharray=\"3 2\"");
 		text(f, x + 18, y + 83, 11, false, LEFT, muted, "no CPUs " DOT " memory only");
 	}
+	fputs("</g>\n", f);
 	ty = y + 108;
 	if (v->hmat) {
 		if (in->has_access[0]) {
@@ -530,9 +552,9 @@ static void draw_memblk(FILE *f, const struct sv *v, int m)
 		     size_text(r, s1, sizeof(s1)));
 		text(f, x + w - 10, ty, 11, false, RIGHT, resident_color,
 		     "%d.%d%%", share / 10, share % 10);
-		rect(f, "bar", x + 10, ty + 6, iw, 6, 2, "#f7e3ec", NULL, NULL);
+		rect(f, "bar", x + 10, ty + 5, iw, 6, 2, "#f7e3ec", NULL, NULL);
 		if (rw > 0)
-			rect(f, "bar resident", x + 10, ty + 6, rw, 6, 2, resident_color, NULL, NULL);
+			rect(f, "bar resident", x + 10, ty + 5, rw, 6, 2, resident_color, NULL, NULL);
 	}
 	fputs("</g>\n", f);
 }
@@ -619,7 +641,7 @@ static void matrix_plan(const struct sv *v, struct matrix *mx, int *w, int *h)
 
 	snprintf(last, sizeof(last), "%d", n > 0 ? n - 1 : 0);
 	lw = svg_text_width(last, 11, false);
-	mx->cell = n <= 12 ? 30 : 480 / n;
+	mx->cell = n <= 12 ? 30 : 640 / n;
 	if (mx->cell < 6)
 		mx->cell = 6;
 	if (mx->cell > 30)
@@ -859,7 +881,7 @@ static int svg_draw(FILE *f, struct sv *v)
 	if (svg_text_width(sub, 12, false) > headw)
 		headw = svg_text_width(sub, 12, false);
 
-	v->boxh = 98 + (v->hmat ? 18 : 0) + (v->notallowed ? 18 : 0) + (v->proc ? 22 : 0);
+	v->boxh = 98 + (v->hmat ? 18 : 0) + (v->notallowed ? 18 : 0) + (v->proc ? 29 : 0);
 	layout_groups(v);
 	for (int i = 0; i < v->ngroups; i++) {
 		bl[i].w = v->groups[i].w;
