@@ -522,7 +522,13 @@ static void draw_memblk(FILE *f, const struct sv *v, int m)
 	} else {
 		rect(f, "box cpus", x + 10, y + 68, iw, 22, 3, "#ffffff", "#aab2bf",
 		     "stroke-dasharray=\"3 2\"");
-		text(f, x + 18, y + 83, 11, false, LEFT, muted, "no CPUs " DOT " memory only");
+		if (in->nearest_cpu_node >= 0)
+			snprintf(line, sizeof(line), "no CPUs " DOT " nearest: node %d",
+				 in->nearest_cpu_node);
+		else
+			snprintf(line, sizeof(line), "no CPUs " DOT " memory only");
+		text(f, x + 18, y + 83, 11, false, LEFT, muted, "%s",
+		     fit(fitted, sizeof(fitted), line, 11, false, iw - 16));
 	}
 	fputs("</g>\n", f);
 	ty = y + 108;
@@ -693,10 +699,13 @@ static void draw_matrix(FILE *f, const struct sv *v, const struct matrix *mx,
 	text(f, bl->x + PAD, bl->y + 21, 14, true, LEFT, ink, "Distance between memblks");
 	text(f, bl->x + PAD, bl->y + 36, 11, false, LEFT, muted,
 	     "relative latency, ACPI SLIT (10 = local)");
+	/* memblk ids, in the colour of their tier */
 	for (int j = 0; j < n; j += mx->colstep)
-		text(f, x0 + j * s + s / 2, y0 - 5, 11, false, MIDDLE, muted, "%d", j);
+		text(f, x0 + j * s + s / 2, y0 - 5, 11, false, MIDDLE,
+		     tier_dark(v->groups[v->mb[j].group].color), "%d", j);
 	for (int i = 0; i < n; i += mx->rowstep)
-		text(f, x0 - 6, y0 + i * s + s / 2 + 4, 11, false, RIGHT, muted, "%d", i);
+		text(f, x0 - 6, y0 + i * s + s / 2 + 4, 11, false, RIGHT,
+		     tier_dark(v->groups[v->mb[i].group].color), "%d", i);
 	for (int i = 0; i < n; i++)
 		for (int j = 0, run; j < n; j += run) {
 			int d = v->dist[i * n + j];
@@ -767,7 +776,8 @@ static int legend_rows(const struct sv *v, struct lg_row *rows)
 		 "filled: used; length: capacity (longest %s)",
 		 size_text(v->maxsize, s, sizeof(s)));
 	rows[n].kind = LG_CPUS;
-	snprintf(rows[n++].text, sizeof(rows[0].text), "the node's CPUs (dashed: none)");
+	snprintf(rows[n++].text, sizeof(rows[0].text),
+		 "the node's CPUs (dashed: none, and the nearest node with CPUs)");
 	if (v->nml) {
 		rows[n].kind = LG_MEMLESS;
 		snprintf(rows[n++].text, sizeof(rows[0].text),
