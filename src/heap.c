@@ -55,6 +55,10 @@
 #define CACHE_SLOTS 16
 #define CACHE_MAX (64UL << 20)
 
+/* Bits of slab->live and slab->remote: one per 16 B. */
+#define SLOT_SHIFT 4
+#define SLOT_WORDS ((SLAB_SIZE >> SLOT_SHIFT) / MB_BPL)
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -73,6 +77,15 @@ struct slab {
 	uint32_t used;     /* handed out and not yet freed as far as known */
 	uint8_t cls;
 	bool full;         /* on the owner's full list */
+	/* A bit per 16 B of the slab (object sizes are multiples of 16),
+	 * set at the start of each object handed out, so that a second
+	 * free is refused (-EINVAL) instead of putting the object on a free
+	 * list twice.  live is written by the owner alone (plain stores, no
+	 * atomic instruction on the fast path) and read by the others;
+	 * remote marks the objects other threads freed that the owner has
+	 * not collected yet (atomic: set by them, cleared by the owner). */
+	unsigned long live[SLOT_WORDS];
+	unsigned long remote[SLOT_WORDS];
 };
 
 struct chunk {
@@ -83,6 +96,9 @@ struct chunk {
 	bool listed;
 	struct slab slabs[NSLABS];
 };
+
+/* The chunk header, with all the slab descriptors, lives in slab 0. */
+_Static_assert(sizeof(struct chunk) <= SLAB_SIZE, "chunk header in slab 0");
 
 struct counters {
 	uint64_t alloc_bytes, free_bytes, allocs, frees;
@@ -585,6 +601,37 @@ static inline void stat_add(uint64_t *c, uint64_t v)
 			 __ATOMIC_RELAXED);
 }
 
+/* Where p's bit is in slab->live and slab->remote. */
+static inline unsigned int slot_word(const void *p)
+{
+	return (unsigned int)(((uintptr_t)p & (SLAB_SIZE - 1)) >>
+			      SLOT_SHIFT) / MB_BPL;
+}
+
+static inline unsigned long slot_bit(const void *p)
+{
+	return 1UL << ((((uintptr_t)p & (SLAB_SIZE - 1)) >> SLOT_SHIFT) %
+		       MB_BPL);
+}
+
+/* The owner's changes of s->live: relaxed atomic loads and stores, plain
+ * moves, since the owner is the only writer (others only read). */
+static inline void live_set(struct slab *s, const void *p)
+{
+	unsigned long *w = &s->live[slot_word(p)];
+
+	__atomic_store_n(w, __atomic_load_n(w, __ATOMIC_RELAXED) | slot_bit(p),
+			 __ATOMIC_RELAXED);
+}
+
+static inline void live_clear(struct slab *s, const void *p)
+{
+	unsigned long *w = &s->live[slot_word(p)];
+
+	__atomic_store_n(w, __atomic_load_n(w, __ATOMIC_RELAXED) & ~slot_bit(p),
+			 __ATOMIC_RELAXED);
+}
+
 /* Take the objects other threads freed into s; returns how many. */
 static uint32_t slab_collect(struct slab *s)
 {
@@ -596,8 +643,15 @@ static uint32_t slab_collect(struct slab *s)
 	list = __atomic_exchange_n(&s->thread_free, NULL, __ATOMIC_ACQUIRE);
 	if (!list)
 		return 0;
-	for (last = list; *(void **)last; last = *(void **)last)
+	for (last = list;; last = *(void **)last) {
+		/* free from now on: neither live nor waiting here */
+		live_clear(s, last);
+		__atomic_fetch_and(&s->remote[slot_word(last)],
+				   ~slot_bit(last), __ATOMIC_RELAXED);
+		if (!*(void **)last)
+			break;
 		n++;
+	}
 	*(void **)last = s->free;
 	s->free = list;
 	s->used -= n;
@@ -644,6 +698,7 @@ static inline void *slab_pop(struct tcache *tc, struct slab *s)
 
 	s->free = *(void **)p;
 	s->used++;
+	live_set(s, p);
 	stat_add(&tc->st.alloc_bytes, s->size);
 	stat_add(&tc->st.allocs, 1);
 	return p;
@@ -914,13 +969,23 @@ static int free_small(struct chunk *c, void *p)
 		if (!me)
 			return err;
 	}
-	stat_add(&me->st.free_bytes, s->size);
-	stat_add(&me->st.frees, 1);
 	owner = __atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
 	if (owner != me) {
 		/* Home to its slab: the owner (or an adopter) takes it. */
-		void *head = __atomic_load_n(&s->thread_free, __ATOMIC_RELAXED);
+		void *head;
 
+		/* Not handed out, or freed by another thread already and
+		 * not yet collected: a second free.  (Two threads freeing
+		 * the same object at the same moment as its owner collects
+		 * it may go unnoticed; a sequence of frees never does.) */
+		if (!(__atomic_load_n(&s->live[slot_word(p)],
+				      __ATOMIC_RELAXED) & slot_bit(p)) ||
+		    (__atomic_fetch_or(&s->remote[slot_word(p)], slot_bit(p),
+				       __ATOMIC_RELAXED) & slot_bit(p)))
+			return -EINVAL;
+		stat_add(&me->st.free_bytes, s->size);
+		stat_add(&me->st.frees, 1);
+		head = __atomic_load_n(&s->thread_free, __ATOMIC_RELAXED);
 		do {
 			*(void **)p = head;
 		} while (!__atomic_compare_exchange_n(&s->thread_free, &head, p,
@@ -928,6 +993,14 @@ static int free_small(struct chunk *c, void *p)
 						      __ATOMIC_RELAXED));
 		return 0;
 	}
+	if (!(__atomic_load_n(&s->live[slot_word(p)], __ATOMIC_RELAXED) &
+	      slot_bit(p)) ||
+	    (__atomic_load_n(&s->remote[slot_word(p)], __ATOMIC_RELAXED) &
+	     slot_bit(p)))
+		return -EINVAL; /* freed already */
+	live_clear(s, p);
+	stat_add(&me->st.free_bytes, s->size);
+	stat_add(&me->st.frees, 1);
 	*(void **)p = s->local_free;
 	s->local_free = p;
 	if (--s->used == 0 && me->active[s->cls] != s) {
