@@ -38,5 +38,13 @@ expect 'membind set 1 --' --hard --move
 expect 'membind where 1 --' --maps --json
 expect 'membind move 1 --to ' 0 all
 expect 'membind move 1 --to 0 --' --from
-expect 'membind show --' --json
+expect 'membind show --' --json --svg
+expect 'membind where 1 --' --svg
+# after --svg, a FILE
+cd "$(dirname "$file")" || exit 1
+expect 'membind show --svg memb' membind
+expect 'membind where 1 --svg memb' membind
+# a FILE after --svg is not the PID: then options, not PIDs
+expect 'membind where 1 --svg out.svg --' --maps
+expect 'membind where --svg out.svg ' $$
 exit $fail
