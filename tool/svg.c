@@ -928,7 +928,7 @@ static int svg_draw(FILE *f, struct sv *v)
 	fputs(": ", f);
 	xml_escape(f, sub);
 	fputs("</title>\n", f);
-	fprintf(f, "<desc>Drawn by membind %s.</desc>\n", membind_version());
+	fputs("<desc>Drawn by membind --svg.</desc>\n", f);
 	rect(f, "background", 0, 0, width, height, 0, "#ffffff", NULL, NULL);
 	text(f, MARGIN, MARGIN + 20, 20, true, LEFT, ink, "%s", title);
 	text(f, MARGIN, MARGIN + 40, 12, false, LEFT, muted, "%s", sub);
