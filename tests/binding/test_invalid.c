@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Description: every invalid input of SPEC gets its errno and leaves the old
+ * Description: every invalid input of docs/api.md gets its errno and leaves the old
  * binding in force: mask bits beyond memblk_count(), an empty mask where one
  * is needed, a mask for DEFAULT, unknown scheme and flag bits, MEMBIND_THREAD
  * with another pid, STRIPE and STRICT at process scope, bad stripe sizes,
