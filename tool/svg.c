@@ -444,7 +444,13 @@ static void layout_groups(struct sv *v)
 		char h1[96], h2[96];
 		int w, head;
 
-		g->cols = g->n < MAXCOLS ? g->n : MAXCOLS;
+		/* a grid about twice as wide as high (boxes are wider than
+		 * high), at most MAXCOLS wide */
+		for (g->rows = 1; 4 * g->rows * g->rows < g->n; g->rows++)
+			;
+		g->cols = (g->n + g->rows - 1) / g->rows;
+		if (g->cols > MAXCOLS)
+			g->cols = MAXCOLS;
 		g->rows = (g->n + g->cols - 1) / g->cols;
 		g->h = PANEL_HEAD + PAD;
 		for (int r = 0; r < g->rows; r++) {
