@@ -648,9 +648,12 @@ static int mem_io(pid_t pid, unsigned long addr, void *buf, size_t len,
  * at a syscall instruction; it runs into that call's entry stop, where our
  * call replaces it, and orig takes the call as the kernel set it up.
  */
+static int seccomp_check(const struct rop *op, pid_t tid);
+
 static int inject(const struct rop *op, pid_t tid, mb_regs_t *orig,
 		  bool *at_insn, long nr, const unsigned long args[6],
-		  long *ret, int *sig, bool *at_exit, bool *group_stop)
+		  long *ret, int *sig, bool *at_exit, bool *group_stop,
+		  bool guard)
 {
 	mb_regs_t regs = *orig;
 	enum stop_kind k;
@@ -704,6 +707,33 @@ static int inject(const struct rop *op, pid_t tid, mb_regs_t *orig,
 		}
 	}
 #endif
+	/*
+	 * guard: the thread's seccomp filter is not suspended (no
+	 * CAP_SYS_ADMIN).  It had none when we looked at its stop, but
+	 * another thread may have installed one since, for all threads
+	 * (SECCOMP_FILTER_FLAG_TSYNC).  Look again here, at the entry stop:
+	 * on x86-64 the kernel decides whether to run the filter from flags it
+	 * read before this stop, so "none now" means none for this call; on
+	 * arm64 it reads them after the stop, and a filter installed between
+	 * this look and the resume just below still applies.  A filter seen
+	 * now makes us skip the call (number -1, which is all the filter
+	 * sees, if it runs at all).
+	 */
+	if (guard) {
+		r = seccomp_check(op, tid);
+		if (r) {
+			if (mb_arch_getregs(tid, &regs) == 0) {
+				mb_arch_skip_entry(&regs);
+				mb_arch_setregs(tid, &regs);
+			}
+			if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
+				return errno == ESRCH ? reap_gone(tid) : -errno;
+			if (wait_stop(tid, &s) == STOP_GONE)
+				return MB_GONE;
+			*at_exit = true;
+			return r;
+		}
+	}
 	if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
 		return errno == ESRCH ? reap_gone(tid) : -errno;
 	k = wait_stop(tid, &s);
@@ -1001,7 +1031,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 		a[1] = scratch + sizeof(unsigned long);
 		a[2] = op->save_bits + 1;
 		r = inject(op, tid, &orig, &at_insn, MB_ARCH_NR_GET_MEMPOLICY,
-			   a, &ret, &sig, &at_exit, &group_stop);
+			   a, &ret, &sig, &at_exit, &group_stop, !suspended);
 		if (r)
 			goto out_mem;
 		if (ret < 0) {
@@ -1020,13 +1050,6 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 		job->got = true;
 	}
 	if (job->set) {
-		/* A filter installed meanwhile by another thread
-		 * (SECCOMP_FILTER_FLAG_TSYNC) is caught here too. */
-		if (!suspended && job->get) {
-			r = seccomp_check(op, tid);
-			if (r)
-				goto out_mem;
-		}
 		memset(a, 0, sizeof(a));
 		a[0] = (unsigned long)(long)job->set_mode;
 		if (set_longs) {
@@ -1034,7 +1057,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 			a[2] = job->set_bits + 1;
 		}
 		r = inject(op, tid, &orig, &at_insn, MB_ARCH_NR_SET_MEMPOLICY,
-			   a, &ret, &sig, &at_exit, &group_stop);
+			   a, &ret, &sig, &at_exit, &group_stop, !suspended);
 		if (r)
 			goto out_mem;
 		job->set_ret = ret;

@@ -224,6 +224,12 @@ static inline void mb_arch_entry_seen(mb_regs_t *orig, const mb_regs_t *entry)
 	orig->r.regs[8] = entry->r.regs[8];
 }
 
+/* At a syscall-entry stop: make the kernel skip the call entered. */
+static inline void mb_arch_skip_entry(mb_regs_t *r)
+{
+	r->syscallno = -1;
+}
+
 /* Restore after an injected call stopped at syscall exit: the saved
  * registers, with no syscall in progress. */
 static inline int mb_arch_restore(pid_t tid, const mb_regs_t *r)

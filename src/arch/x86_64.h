@@ -85,6 +85,12 @@ static inline void mb_arch_set_call(mb_regs_t *r, unsigned long pc, long nr,
 	r->r9 = a[5];
 }
 
+/* At a syscall-entry stop: make the kernel skip the call entered. */
+static inline void mb_arch_skip_entry(mb_regs_t *r)
+{
+	r->orig_rax = (unsigned long)-1L;
+}
+
 /* Store r after an injected call stopped at syscall exit; nothing extra on
  * x86-64 (orig_rax is part of the register set). */
 static inline int mb_arch_restore(pid_t tid, const mb_regs_t *r)
