@@ -57,8 +57,14 @@ int mb_format_list(const unsigned long *mask, unsigned int nbits, char *buf,
  * meminfo, fits many times over. */
 #define MB_FILE_MAX 16384
 
+/* Open a file of /sys or /proc (or of a tree that mirrors /sys) to read:
+ * path relative to dirfd (or AT_FDCWD), O_CLOEXEC, never blocking in open
+ * (O_NONBLOCK).  Returns the descriptor, -EINVAL if it is not a regular
+ * file (a FIFO, a device, a directory), or -errno. */
+int mb_open_regular(int dirfd, const char *path);
 /* Read root/path (printf-style path) into buf, NUL-terminated.  Returns the
- * length, -ENOENT if missing, -EFBIG if larger than size - 1, or -errno. */
+ * length, -ENOENT if missing, -EFBIG if larger than size - 1, -EINVAL if it
+ * is not a regular file, or -errno. */
 int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
 		 ...) __attribute__((format(printf, 4, 5)));
 /* The same, relative to an open directory (fewer path lookups). */

@@ -7,17 +7,43 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-/* Read an open file into buf, NUL-terminated; closes fd. */
+int mb_open_regular(int dirfd, const char *path)
+{
+	struct stat st;
+	int fd;
+
+	/* O_NONBLOCK: opening a FIFO (a tree's file replaced by one) would
+	 * otherwise wait for a writer for ever.  The files of sysfs and
+	 * procfs are all regular files; anything else (a FIFO, a socket, a
+	 * device, a directory) is not a file of the tree. */
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+/* Read an open file (or -errno) into buf, NUL-terminated; closes fd. */
 static int read_fd(int fd, char *buf, size_t size)
 {
 	size_t n = 0;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	for (;;) {
 		ssize_t r = read(fd, buf + n, size - 1 - n);
 
@@ -63,7 +89,7 @@ int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
 	va_end(ap);
 	if (n >= sizeof(path) - (size_t)len)
 		return -ENAMETOOLONG;
-	return read_fd(open(path, O_RDONLY | O_CLOEXEC), buf, size);
+	return read_fd(mb_open_regular(AT_FDCWD, path), buf, size);
 }
 
 int mb_read_fileat(int dirfd, char *buf, size_t size, const char *fmt, ...)
@@ -79,7 +105,7 @@ int mb_read_fileat(int dirfd, char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	if (n >= sizeof(path))
 		return -ENAMETOOLONG;
-	return read_fd(openat(dirfd, path, O_RDONLY | O_CLOEXEC), buf, size);
+	return read_fd(mb_open_regular(dirfd, path), buf, size);
 }
 
 static bool blank(char c)

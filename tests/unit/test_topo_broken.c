@@ -3,7 +3,8 @@
  * Description: loading broken trees.  Each case starts from a good tree,
  * breaks one thing (missing or garbage online list, distance garbage or
  * count mismatch, huge node and CPU ids, meminfo missing for a node with
- * memory, oversize files, bad HMAT/tier/weight files, ...) and expects
+ * memory, oversize files, bad HMAT/tier/weight files, a FIFO or a
+ * directory in place of a file, ...) and expects
  * mb_topo_load to return the right negative errno, leave its output alone
  * and not crash or leak (run under ASan in CI).  Also the public API on a
  * broken root: every call fails with the errno, and works once repaired.
@@ -122,6 +123,36 @@ static void b_tier_no_nodelist(const char *r) { t_unlink(r, "devices/virtual/mem
 static void b_tier_odd_name(const char *r) { t_write(r, "devices/virtual/memory_tiering/memory_tierX/nodelist", "garbage\n"); }
 static void b_tier_huge_id(const char *r) { t_write(r, "devices/virtual/memory_tiering/memory_tier99999999999/nodelist", "garbage\n"); }
 static void b_memory_not_online(const char *r) { t_write(r, ND "/has_memory", "0,1,2,7\n"); }
+/* A file replaced by a FIFO (opening one for reading waits for a writer)
+ * or by a directory: not a file of the tree. */
+static void t_fifo(const char *r, const char *rel)
+{
+	char path[8192];
+
+	t_unlink(r, rel);
+	snprintf(path, sizeof(path), "%s/%s", r, rel);
+	if (mkfifo(path, 0644)) {
+		perror(path);
+		exit(T_FAIL);
+	}
+}
+static void b_fifo_meminfo(const char *r) { t_fifo(r, ND "/node0/meminfo"); }
+static void b_fifo_meminfo_memless(const char *r) { t_fifo(r, ND "/node5/meminfo"); }
+static void b_fifo_distance(const char *r) { t_fifo(r, ND "/node2/distance"); }
+static void b_fifo_online(const char *r) { t_fifo(r, ND "/online"); }
+static void b_fifo_cpulist(const char *r) { t_fifo(r, ND "/node2/cpulist"); }
+static void b_fifo_weight(const char *r) { t_fifo(r, "kernel/mm/mempolicy/weighted_interleave/node0"); }
+static void b_dir_distance(const char *r)
+{
+	char path[8192];
+
+	t_unlink(r, ND "/node7/distance");
+	snprintf(path, sizeof(path), "%s/" ND "/node7/distance", r);
+	if (t_mkdirs(path)) {
+		perror(path);
+		exit(T_FAIL);
+	}
+}
 
 static void test_loads(void)
 {
@@ -176,6 +207,13 @@ static void test_loads(void)
 		{"tier dir with odd name", b_tier_odd_name, 0},
 		{"tier id beyond int", b_tier_huge_id, 0},
 		{"memory on offline node", b_memory_not_online, 0},
+		{"meminfo a FIFO", b_fifo_meminfo, -EINVAL},
+		{"meminfo a FIFO, memoryless node", b_fifo_meminfo_memless, 0},
+		{"distance a FIFO", b_fifo_distance, -EINVAL},
+		{"online a FIFO", b_fifo_online, -EINVAL},
+		{"cpulist a FIFO", b_fifo_cpulist, -EINVAL},
+		{"weight a FIFO", b_fifo_weight, -EINVAL},
+		{"distance a directory", b_dir_distance, -EINVAL},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -256,6 +294,8 @@ static void test_public_api(void)
 
 int main(void)
 {
+	/* A FIFO in a tree used to block the load for ever: fail instead. */
+	alarm(60);
 	test_loads();
 	test_tolerated();
 	test_public_api();
