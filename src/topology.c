@@ -180,6 +180,37 @@ struct scratch {
 	int online_ids[MB_MAX_NODES];
 };
 
+/*
+ * Node n's distances (one per online node) as the kernel can give them, or
+ * -EINVAL.  The kernel's local distance is 10 (LOCAL_DISTANCE): x86 and the
+ * generic arch_numa code refuse any other in numa_set_distance(); ACPI
+ * drops a SLIT whose local distances are not 10 or whose remote ones are
+ * not above 10, and the device-tree parser refuses such a map; without a
+ * table the kernel uses 10 and 20.  Remote distances equal to the local one
+ * do occur: numa=fake gives the emulated nodes of one physical node
+ * distance 10 from each other.  So a distance of 0 (no kernel prints one;
+ * a matrix of zeros is a broken or hand-made tree), or a node farther from
+ * itself than from another node, is refused: the whole load fails with
+ * -EINVAL, as for any other malformed distance file, rather than going on
+ * with distances nothing could be ranked by (nearest memblk, the order of
+ * fallback) or with made-up ones.  docs/design.md, "Topology snapshots".
+ */
+static int check_distances(int n, const int *online_ids, int nonline,
+			   const int *dist)
+{
+	int local = -1;
+
+	for (int i = 0; i < nonline; i++)
+		if (online_ids[i] == n)
+			local = dist[i];
+	if (local <= 0)
+		return -EINVAL;
+	for (int i = 0; i < nonline; i++)
+		if (dist[i] == 0 || dist[i] < local)
+			return -EINVAL;
+	return 0;
+}
+
 /* What every call needs: distances and sizes. */
 static int load_node_core(int nodefd, struct mb_topo *t, int n,
 			  const int *online_ids, int nonline,
@@ -199,6 +230,9 @@ static int load_node_core(int nodefd, struct mb_topo *t, int n,
 	/* The kernel prints one distance per online node, in node order. */
 	if (ret != nonline)
 		return -EINVAL;
+	ret = check_distances(n, online_ids, nonline, dist);
+	if (ret)
+		return ret;
 	for (int i = 0; i < nonline; i++)
 		t->node_dist[n * t->node_limit + online_ids[i]] = dist[i];
 

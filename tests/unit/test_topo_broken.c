@@ -2,7 +2,8 @@
 /*
  * Description: loading broken trees.  Each case starts from a good tree,
  * breaks one thing (missing or garbage online list, distance garbage or
- * count mismatch, huge node and CPU ids, meminfo missing for a node with
+ * count mismatch, zeros or a node farther from itself than from
+ * another, huge node and CPU ids, meminfo missing for a node with
  * memory, oversize files, bad HMAT/tier/weight files, a FIFO or a
  * directory in place of a file, ...) and expects
  * mb_topo_load to return the right negative errno, leave its output alone
@@ -107,6 +108,24 @@ static void b_distance_1025(const char *r)
 		n += (size_t)snprintf(big + n, sizeof(big) - n, "1 ");
 	t_write_n(r, ND "/node0/distance", big, n);
 }
+/* Distances the kernel never gives: zeros, a node farther from itself than
+ * from another.  Remote distances equal to the local one it does give
+ * (numa=fake), and those load. */
+static void b_distance_zeros(const char *r)
+{
+	t_write(r, ND "/node0/distance", "0 0 0 0\n");
+	t_write(r, ND "/node2/distance", "0 0 0 0\n");
+	t_write(r, ND "/node5/distance", "0 0 0 0\n");
+	t_write(r, ND "/node7/distance", "0 0 0 0\n");
+}
+static void b_distance_one_zero(const char *r) { t_write(r, ND "/node0/distance", "10 0 30 40\n"); }
+static void b_distance_local_zero(const char *r) { t_write(r, ND "/node5/distance", "30 25 0 15\n"); }
+static void b_distance_local_far(const char *r) { t_write(r, ND "/node7/distance", "40 35 15 20\n"); }
+static void b_distance_local_equal(const char *r)
+{
+	t_write(r, ND "/node2/distance", "20 10 10 35\n");
+	t_write(r, ND "/node5/distance", "30 10 10 15\n");
+}
 static void b_no_meminfo_mem(const char *r) { t_unlink(r, ND "/node2/meminfo"); }
 static void b_garbage_meminfo_mem(const char *r) { t_write(r, ND "/node7/meminfo", "Node 7 MemTotal: lots\n"); }
 static void b_truncated_meminfo(const char *r) { t_write(r, ND "/node0/meminfo", "Node 0 MemTotal: 1048576 kB\nNode 0 MemFr"); }
@@ -191,6 +210,11 @@ static void test_loads(void)
 		{"distance 256", b_distance_256, -EINVAL},
 		{"distance oversize file", b_distance_oversize, -EFBIG},
 		{"distance 4097 entries", b_distance_1025, -E2BIG},
+		{"distances all zero", b_distance_zeros, -EINVAL},
+		{"one distance zero", b_distance_one_zero, -EINVAL},
+		{"local distance zero", b_distance_local_zero, -EINVAL},
+		{"local distance above a remote one", b_distance_local_far, -EINVAL},
+		{"remote distance equal to local", b_distance_local_equal, 0},
 		{"no meminfo, node with memory", b_no_meminfo_mem, -ENOENT},
 		{"garbage meminfo, node with memory", b_garbage_meminfo_mem, -EINVAL},
 		{"truncated meminfo", b_truncated_meminfo, -EINVAL},
