@@ -489,7 +489,7 @@ static unsigned long stat_decided, stat_undecided;
 
 static void read_env(void)
 {
-	const char *s = getenv("MEMBIND_NO_PAGEMAP");
+	const char *s = secure_getenv("MEMBIND_NO_PAGEMAP");
 
 	no_pagemap = s && *s && strcmp(s, "0");
 }

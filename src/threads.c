@@ -127,7 +127,8 @@ static int install_handler(void)
 			return -EBUSY;
 		goto install; /* reset to the default: take it again */
 	}
-	env = getenv("MEMBIND_SIGNAL");
+	/* Not from the caller of a set-ID program (secure_getenv). */
+	env = secure_getenv("MEMBIND_SIGNAL");
 	bcast_signo = env && *env ? atoi(env) : SIGRTMAX - 2;
 	if (bcast_signo < SIGRTMIN || bcast_signo > SIGRTMAX) {
 		bcast_signo = 0;

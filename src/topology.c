@@ -570,9 +570,12 @@ err:
 	return ret;
 }
 
+/* secure_getenv(): in a set-user-ID or set-group-ID program (or one with
+ * file capabilities) the environment is its caller's, and a tree of the
+ * caller's choosing must not describe the machine to it. */
 static const char *sysfs_root(void)
 {
-	const char *root = getenv("MEMBIND_SYSFS_ROOT");
+	const char *root = secure_getenv("MEMBIND_SYSFS_ROOT");
 
 	return root && *root ? root : "/sys";
 }
