@@ -369,6 +369,8 @@ struct rop {
 	bool suspend_seccomp; /* we have CAP_SYS_ADMIN: PTRACE_O_SUSPEND_SECCOMP
 			       * keeps a thread's filter off our calls */
 	uint64_t late_ns;   /* how long a blocked thread is waited for */
+	int why;            /* with MB_EXECED from op_init(): what would be
+			     * reported if it keeps happening */
 	uint64_t ignored;   /* process-wide SigIgn and SigCgt */
 	uint64_t caught;
 	unsigned long save_bits; /* >= the kernel's nr_node_ids */
@@ -869,6 +871,17 @@ static int check_thread(const struct rop *op, pid_t tid, bool *suspended)
 	return 0;
 }
 
+static int thread_cancel_(const struct rop *op, pid_t tid);
+
+/* tid is traced by us already: a thread we seized ahead (nothing written
+ * to it) called execve() meanwhile and took the leader's id.  Let it go as
+ * it is; the image is new, so the operation starts over. */
+static int ours_again(const struct rop *op, pid_t tid)
+{
+	thread_cancel_(op, tid);
+	return MB_EXECED;
+}
+
 /*
  * First half for one thread: check it, seize it and ask it to stop.
  * Returns 0, MB_GONE or -errno (nothing left behind).
@@ -884,6 +897,8 @@ static int thread_begin(const struct rop *op, pid_t tid)
 		return r;
 	if (st.state == 'Z' || st.state == 'X')
 		return MB_GONE;
+	if (st.tracer == getpid())
+		return ours_again(op, tid);
 	if (st.tracer)
 		return -EBUSY;
 	/* A seccomp filter may kill the thread, or send it SIGSYS, for a
@@ -907,6 +922,8 @@ static int thread_begin(const struct rop *op, pid_t tid)
 			return MB_GONE;
 		if (st.state == 'Z' || st.state == 'X')
 			return MB_GONE;
+		if (st.tracer == getpid())
+			return ours_again(op, tid);
 		if (st.tracer)
 			return -EBUSY;
 		if (tries == 3)
@@ -1310,6 +1327,8 @@ static uint64_t late_limit_ns(void)
 	return (uint64_t)ms * 1000000u;
 }
 
+static int ours_again(const struct rop *op, pid_t tid);
+
 /* Everything that can be refused before touching the target. */
 static int op_init(struct rop *op, pid_t pid, pid_t caller)
 {
@@ -1350,6 +1369,12 @@ static int op_init(struct rop *op, pid_t pid, pid_t caller)
 		if (!op->live_tid)
 			return -ESRCH;
 	}
+	if (st.tracer == getpid()) {
+		/* ours: an exec since the last attempt made a thread we had
+		 * seized ahead the leader */
+		op->pid = pid;
+		return ours_again(op, pid);
+	}
 	if (st.tracer)
 		return -EBUSY;
 	if (st.seccomp && !op->suspend_seccomp)
@@ -1363,14 +1388,29 @@ static int op_init(struct rop *op, pid_t pid, pid_t caller)
 	op->save_bits = possible_nodes();
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/mem", pid, op->live_tid);
 	op->memfd = open(path, O_RDONLY | O_CLOEXEC);
+	r = 0;
 	if (op->memfd < 0)
-		return errno == ENOENT ? -ESRCH : -EPERM;
-	r = image_vdso(pid, op->live_tid, &op->vdso);
-	if (r)
+		r = errno == ENOENT || errno == ESRCH ? -ESRCH : -EPERM;
+	if (!r)
+		r = image_vdso(pid, op->live_tid, &op->vdso);
+	if (!r)
+		r = find_insn(pid, op->live_tid, &op->insn, &op->vdso_end);
+	if (r) {
+		/* An exec under way shows as a thread gone or an empty image
+		 * (no maps, no auxv) while the process is there: the
+		 * operation starts over (and gives -EAGAIN if it keeps
+		 * happening).  A foreign ABI was refused by check_abi(). */
+		if ((r == -ESRCH || r == -EOPNOTSUPP) && kill(pid, 0) == 0)
+			return MB_EXECED;
+		/* The kernel refuses access to the memory of a task in the
+		 * middle of execve(): try again, and report -EPERM if it
+		 * never goes away. */
+		if (r == -EPERM && kill(pid, 0) == 0) {
+			op->why = r;
+			return MB_EXECED;
+		}
 		return r;
-	r = find_insn(pid, op->live_tid, &op->insn, &op->vdso_end);
-	if (r)
-		return r;
+	}
 	/* The maps read may come from an image newer than the auxv read. */
 	if (op->vdso && op->vdso_end <= op->vdso)
 		return MB_EXECED;
@@ -1692,7 +1732,7 @@ static int engine_set(pid_t pid, pid_t caller, int mode,
 	struct job job = { 0 };
 	struct rthread model = { 0 };
 	unsigned long *model_nodes = NULL;
-	int r = -EAGAIN;
+	int r = -EAGAIN, why = -EAGAIN;
 
 	memset(&stats, 0, sizeof(stats));
 	job.get = true;
@@ -1709,8 +1749,13 @@ static int engine_set(pid_t pid, pid_t caller, int mode,
 			r = set_rounds(&op, &job);
 			if (r == 0 && op_image_gone(&op))
 				r = MB_EXECED;
+			/* every thread we knew is gone, the process is not:
+			 * an exec took them */
+			if (r == -ESRCH && live_thread(pid))
+				r = MB_EXECED;
 		}
 		if (r == MB_EXECED) {
+			why = op.why ? op.why : -EAGAIN;
 			/* keep the binding from before the first attempt */
 			for (size_t i = 0; i < op.n_first && !model_nodes; i++) {
 				if (!op.t[i].saved)
@@ -1731,7 +1776,7 @@ static int engine_set(pid_t pid, pid_t caller, int mode,
 		break;
 	}
 	free(model_nodes);
-	return r == MB_EXECED ? -EAGAIN : r;
+	return r == MB_EXECED ? why : r;
 }
 
 /* Every thread's policy, in the helper process.  Returns the number of
@@ -1739,7 +1784,7 @@ static int engine_set(pid_t pid, pid_t caller, int mode,
 static int engine_get(pid_t pid, pid_t caller, struct rop *op)
 {
 	struct job job = { 0 };
-	int r = -EAGAIN;
+	int r = -EAGAIN, why = -EAGAIN;
 
 	memset(&stats, 0, sizeof(stats));
 	job.get = true;
@@ -1751,13 +1796,22 @@ static int engine_get(pid_t pid, pid_t caller, struct rop *op)
 				r = run_all(op, 0, &job, true);
 			if (r == 0 && op_image_gone(op))
 				r = MB_EXECED;
+			if (r == 0) {
+				bool any = false;
+
+				for (size_t i = 0; i < op->n; i++)
+					any |= op->t[i].saved;
+				if (!any && live_thread(pid))
+					r = MB_EXECED;
+			}
 		}
 		if (r != MB_EXECED)
 			break;
+		why = op->why ? op->why : -EAGAIN;
 		op_free(op);
 	}
 	if (r == MB_EXECED)
-		r = -EAGAIN;
+		r = why;
 	if (r == 0) {
 		int count = 0;
 

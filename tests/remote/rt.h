@@ -137,26 +137,27 @@ static inline int rt_check_free(pid_t pid, int allow_stopped)
 	return bad;
 }
 
-/* Turn CAP_SYS_ADMIN in our effective set off or back on (it stays
- * permitted).  Without it the engine refuses threads with a seccomp
- * filter; with it, it suspends their filter for its own calls.  Returns
- * whether the capability was in the effective set before. */
+/* CAP_SYS_ADMIN in our effective set: on 1 turns it on (if permitted), 0
+ * off, -1 only asks.  Returns whether it is in the effective set after.
+ * Without it the engine refuses threads with a seccomp filter; with it, it
+ * suspends their filter for its own calls. */
 static inline int rt_sys_admin(int on)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 	unsigned int bit = 1u << (CAP_SYS_ADMIN % 32);
-	int was;
 
 	if (syscall(SYS_capget, &h, d))
 		return 0;
-	was = !!(d[CAP_SYS_ADMIN / 32].effective & bit);
-	if (on && (d[CAP_SYS_ADMIN / 32].permitted & bit))
+	if (on == 1 && (d[CAP_SYS_ADMIN / 32].permitted & bit))
 		d[CAP_SYS_ADMIN / 32].effective |= bit;
-	else if (!on)
+	else if (on == 0)
 		d[CAP_SYS_ADMIN / 32].effective &= ~bit;
-	syscall(SYS_capset, &h, d);
-	return was;
+	if (on >= 0 && syscall(SYS_capset, &h, d))
+		return 0;
+	if (syscall(SYS_capget, &h, d))
+		return 0;
+	return !!(d[CAP_SYS_ADMIN / 32].effective & bit);
 }
 
 static inline int rt_exit(const char *name)

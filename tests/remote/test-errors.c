@@ -231,7 +231,8 @@ int main(void)
 	stop_target(pid);
 
 	/* Without CAP_SYS_ADMIN a filtered thread is refused. */
-	admin = rt_sys_admin(0);
+	admin = rt_sys_admin(-1);
+	rt_sys_admin(0);
 
 	/* seccomp in one thread only: the others, rebound first, roll back */
 	pid = start_target(1);

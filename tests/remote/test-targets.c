@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: targets that used to be harmed or refused by a rebinding.
+ *  exec      a target that re-execs itself every 1-5 ms (from its main
+ *            thread or from another one) is rebound 300 times: each call
+ *            gives 0 or -EAGAIN, and the target never dies (it died of
+ *            SIGSEGV when the instruction found before the exec was used
+ *            in the new image).
+ *  leader    a process whose main thread called pthread_exit() is rebound
+ *            and read back (it was refused as a "foreign ABI").
+ *  vfork     a thread of the target is a vfork() parent (D state) for
+ *            1.5 s: the call waits for it and succeeds, and a ticker
+ *            thread of the same target is never held meanwhile (it saw a
+ *            1.4 s gap); with MEMBIND_STOP_TIMEOUT_MS=300 the call gives
+ *            -ETIMEDOUT and nothing changes.
+ *  seccomp   a thread installs, at a random moment during a stream of
+ *            rebinds, a filter that kills the process on set_mempolicy and
+ *            get_mempolicy, for every thread (TSYNC).  Without
+ *            CAP_SYS_ADMIN the calls after it are refused with -EPERM; with
+ *            it they go through (the filter is suspended for our calls).
+ *            The target never dies.
+ */
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+
+#include "rt.h"
+
+static char *self_exe;
+
+/* ---- exec ---- */
+
+static void *exec_from_thread(void *arg)
+{
+	char *argv[] = { self_exe, "--exec-loop", NULL };
+
+	usleep((useconds_t)(uintptr_t)arg);
+	execv("/proc/self/exe", argv);
+	_exit(120);
+}
+
+static void exec_loop(void)
+{
+	struct timespec ts;
+	pthread_t t;
+	unsigned int r;
+	char *argv[] = { self_exe, "--exec-loop", NULL };
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	r = (unsigned int)(ts.tv_nsec ^ getpid());
+	if (r & 1) {
+		/* another thread execs: the exec'ing thread takes the pid */
+		pthread_create(&t, NULL, exec_from_thread,
+			       (void *)(uintptr_t)(1000 + r % 4000));
+		pause();
+	}
+	usleep(1000 + r % 4000);
+	execv("/proc/self/exe", argv);
+	_exit(121);
+}
+
+static void case_exec(void)
+{
+	unsigned long one = 1;
+	int ok = 0, again = 0, st;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		exec_loop();
+	usleep(20000);
+	for (int i = 0; i < 300; i++) {
+		int m = i % 2 ? RT_MPOL_BIND : RT_MPOL_PREFERRED;
+		int r = mb_remote_set_mempolicy(pid, m, &one, 64);
+
+		if (r == 0)
+			ok++;
+		else if (r == -EAGAIN)
+			again++;
+		else
+			rt_fail("exec: call %d: %d", i, r);
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			rt_fail("exec: target died (%s %d) at call %d",
+				WIFSIGNALED(st) ? "signal" : "exit",
+				WIFSIGNALED(st) ? WTERMSIG(st)
+						: WEXITSTATUS(st),
+				i);
+			return;
+		}
+	}
+	printf("# exec: 300 calls: %d done, %d -EAGAIN, target alive\n", ok,
+	       again);
+	RT_CHECK(ok > 0, "exec: no call went through");
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
+/* ---- leader ---- */
+
+static void *idle(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void case_leader(void)
+{
+	unsigned long one = 1;
+	struct mb_thread_policy pol[4];
+	unsigned long masks[4][RT_MASK_BITS / (8 * sizeof(long))];
+	int r, st;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		pthread_t t;
+
+		pthread_create(&t, NULL, idle, NULL);
+		pthread_create(&t, NULL, idle, NULL);
+		pthread_exit(NULL);
+	}
+	usleep(100000);
+	r = mb_remote_set_mempolicy(pid, RT_MPOL_BIND, &one, 64);
+	RT_CHECK(r == 0, "leader exited: set gave %d", r);
+	for (int i = 0; i < 4; i++)
+		pol[i].nodes = masks[i];
+	r = mb_remote_get_mempolicy(pid, pol, 4, RT_MASK_BITS);
+	RT_CHECK(r == 2, "leader exited: get gave %d threads, expected 2", r);
+	for (int i = 0; i < r && i < 4; i++)
+		RT_CHECK(pol[i].mode == RT_MPOL_BIND && pol[i].nodes[0] == 1,
+			 "leader exited: tid %d has mode %d mask %lx",
+			 pol[i].tid, pol[i].mode, pol[i].nodes[0]);
+	rt_check_free(pid, 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
+/* ---- vfork ---- */
+
+static _Atomic long max_gap_us;
+static int vfork_ms;
+
+static void *ticker(void *arg)
+{
+	double last = rt_now();
+
+	(void)arg;
+	for (;;) {
+		struct timespec ts = { 0, 1000000 };
+		double now;
+		long gap;
+
+		nanosleep(&ts, NULL);
+		now = rt_now();
+		gap = (long)((now - last) * 1e6);
+		if (gap > atomic_load(&max_gap_us))
+			atomic_store(&max_gap_us, gap);
+		last = now;
+	}
+	return NULL;
+}
+
+static void *vforker(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	pid_t c;
+
+	/* the parent waits in the kernel (D) until the child exits */
+	c = vfork();
+	if (c == 0) {
+		struct timespec ts = { vfork_ms / 1000,
+				       (vfork_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	{
+		long g = atomic_load(&max_gap_us);
+
+		if (write(fd, &g, sizeof(g)) != (ssize_t)sizeof(g))
+			_exit(3);
+	}
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* A target with a ticker and a thread in vfork for ms; returns its pid and
+ * the read end on which it reports its ticker's largest gap once the vfork
+ * child exited. */
+static pid_t start_vfork_target(int ms, int *rd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		pthread_t t;
+
+		vfork_ms = ms;
+		pthread_create(&t, NULL, ticker, NULL);
+		usleep(50000);
+		atomic_store(&max_gap_us, 0);
+		pthread_create(&t, NULL, vforker, (void *)(intptr_t)p[1]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	*rd = p[0];
+	usleep(200000); /* the vfork parent is in D by now */
+	return pid;
+}
+
+static void case_vfork(void)
+{
+	unsigned long one = 1;
+	double t0;
+	long gap = -1;
+	int rd, r, st;
+	pid_t pid = start_vfork_target(1500, &rd);
+
+	t0 = rt_now();
+	r = mb_remote_set_mempolicy(pid, RT_MPOL_BIND, &one, 64);
+	RT_CHECK(r == 0, "vfork: set gave %d", r);
+	RT_CHECK(read(rd, &gap, sizeof(gap)) == (ssize_t)sizeof(gap),
+		 "vfork: no report from the target");
+	printf("# vfork: the call took %.2f s; the ticker's largest gap %ld us\n",
+	       rt_now() - t0, gap);
+	/* Held for the whole vfork, the ticker would have seen ~1.3 s. */
+	RT_CHECK(gap >= 0 && gap < 500000,
+		 "vfork: a healthy thread was held %ld us", gap);
+	if (!r)
+		rt_check_free(pid, 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	close(rd);
+
+	/* Given up on: -ETIMEDOUT, nothing changed, nothing left traced. */
+	setenv("MEMBIND_STOP_TIMEOUT_MS", "300", 1);
+	pid = start_vfork_target(1500, &rd);
+	r = mb_remote_set_mempolicy(pid, RT_MPOL_BIND, &one, 64);
+	RT_CHECK(r == -ETIMEDOUT, "vfork, 300 ms limit: set gave %d", r);
+	unsetenv("MEMBIND_STOP_TIMEOUT_MS");
+	RT_CHECK(read(rd, &gap, sizeof(gap)) == (ssize_t)sizeof(gap),
+		 "vfork, 300 ms limit: no report from the target");
+	{
+		struct mb_thread_policy pol[4];
+		unsigned long masks[4][RT_MASK_BITS / (8 * sizeof(long))];
+		int n;
+
+		for (int i = 0; i < 4; i++)
+			pol[i].nodes = masks[i];
+		n = mb_remote_get_mempolicy(pid, pol, 4, RT_MASK_BITS);
+		RT_CHECK(n == 3, "vfork, 300 ms limit: get gave %d", n);
+		for (int i = 0; i < n && i < 4; i++)
+			RT_CHECK(pol[i].mode == RT_MPOL_DEFAULT,
+				 "vfork, 300 ms limit: tid %d has mode %d after -ETIMEDOUT",
+				 pol[i].tid, pol[i].mode);
+	}
+	rt_check_free(pid, 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	close(rd);
+}
+
+/* ---- seccomp ---- */
+
+static void *spin(void *arg)
+{
+	volatile unsigned long n = 0;
+
+	(void)arg;
+	for (;;)
+		n++;
+	return NULL;
+}
+
+/* Kill the process on set_mempolicy or get_mempolicy, in every thread. */
+static int install_killer(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_set_mempolicy, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_get_mempolicy, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			    SECCOMP_FILTER_FLAG_TSYNC, &prog);
+}
+
+static void case_seccomp(int admin, int runs)
+{
+	unsigned long one = 1;
+	int deaths = 0, refused = 0, done = 0, other = 0;
+
+	for (int run = 0; run < runs; run++) {
+		int st, delay_us = 2000 + (rand() % 30000);
+		pid_t pid = fork();
+		double end;
+
+		if (pid == 0) {
+			pthread_t t;
+
+			pthread_create(&t, NULL, spin, NULL);
+			pthread_create(&t, NULL, idle, NULL);
+			pthread_create(&t, NULL, idle, NULL);
+			usleep((useconds_t)delay_us);
+			if (install_killer())
+				_exit(90);
+			for (;;)
+				pause();
+		}
+		end = rt_now() + (delay_us + 30000) / 1e6;
+		while (rt_now() < end) {
+			int r = mb_remote_set_mempolicy(pid, RT_MPOL_BIND, &one,
+							64);
+
+			if (r == 0)
+				done++;
+			else if (r == -EPERM)
+				refused++;
+			else
+				other++, rt_fail("seccomp: set gave %d", r);
+			if (waitpid(pid, &st, WNOHANG) == pid) {
+				deaths++;
+				rt_fail("seccomp run %d (%s): target died: %s %d",
+					run, admin ? "CAP_SYS_ADMIN" : "no CAP_SYS_ADMIN",
+					WIFSIGNALED(st) ? "signal" : "exit",
+					WIFSIGNALED(st) ? WTERMSIG(st)
+							: WEXITSTATUS(st));
+				pid = 0;
+				break;
+			}
+		}
+		if (pid) {
+			rt_check_free(pid, 0);
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+		}
+	}
+	printf("# seccomp (%s): %d runs: %d calls done, %d refused, %d deaths\n",
+	       admin ? "CAP_SYS_ADMIN" : "no CAP_SYS_ADMIN", runs, done,
+	       refused, deaths);
+	if (admin)
+		RT_CHECK(refused == 0, "seccomp: %d refusals with CAP_SYS_ADMIN",
+			 refused);
+	else
+		RT_CHECK(refused > 0, "seccomp: the filter was never seen");
+	(void)other;
+}
+
+int main(int argc, char **argv)
+{
+	int admin;
+
+	self_exe = argv[0];
+	if (argc > 1 && !strcmp(argv[1], "--exec-loop"))
+		exec_loop();
+	srand(4321);
+	case_exec();
+	case_leader();
+	case_vfork();
+	admin = rt_sys_admin(-1);
+	rt_sys_admin(0);
+	case_seccomp(0, 10);
+	if (admin && rt_sys_admin(1))
+		case_seccomp(1, 10);
+	else
+		printf("# no CAP_SYS_ADMIN: the suspended-filter runs skipped\n");
+	return rt_exit("test-targets");
+}
