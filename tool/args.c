@@ -321,6 +321,64 @@ static bool is_kthread(pid_t pid)
 	return flags & 0x00200000;
 }
 
+/* A field of /proc/PID/status as a number, or -1. */
+static long status_num(pid_t pid, const char *key)
+{
+	char path[64], line[4096];
+	size_t klen = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* Do we have CAP_SYS_ADMIN in our effective set? */
+static bool have_sys_admin(void)
+{
+	char line[256];
+	bool yes = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "CapEff:", 7)) {
+			yes = (strtoull(line + 7, NULL, 16) >> 21) & 1;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+/* The ELF class of /proc/PID/exe: 1 (32-bit), 2 (64-bit), 0 unknown. */
+static int exe_class(pid_t pid)
+{
+	char path[64];
+	unsigned char h[5];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fread(h, 1, sizeof(h), f) != sizeof(h) ||
+	    memcmp(h, "\177ELF", 4))
+		h[4] = 0;
+	fclose(f);
+	return h[4];
+}
+
 int report_bind_error(const char *cmd, pid_t pid, int err,
 		      unsigned long behavior, const struct mbmask *m)
 {
@@ -340,12 +398,41 @@ int report_bind_error(const char *cmd, pid_t pid, int err,
 
 	switch (err) {
 	case -ESRCH:
-		die_msg("%s: no process %d", cmd, (int)pid);
+		if (pid && comm[0] && comm[0] != '?')
+			die_msg("%s: %s exited during the call", cmd, who);
+		else
+			die_msg("%s: no process %d", cmd, (int)pid);
 		break;
 	case -EPERM:
 	case -EACCES:
-		die_msg("%s: not permitted to reach %s (needs the same user or CAP_SYS_PTRACE, and ptrace allowed by kernel.yama.ptrace_scope)",
+		if (pid && status_num(pid, "Seccomp") > 0 && !have_sys_admin())
+			die_msg("%s: %s runs under a seccomp filter (a container or a sandboxed service); rebinding it needs CAP_SYS_ADMIN, which suspends the filter for membind's own calls only",
+				cmd, who);
+		else if (pid && status_num(pid, "Seccomp") > 0)
+			die_msg("%s: %s runs under a seccomp filter that could not be suspended (is membind itself under seccomp?)",
+				cmd, who);
+		else
+			die_msg("%s: not permitted to reach %s (needs the same user or CAP_SYS_PTRACE, and ptrace allowed by kernel.yama.ptrace_scope)",
+				cmd, who);
+		break;
+	case -EAGAIN:
+		if (pid)
+			die_msg("%s: %s kept changing during the call (it exec'd, or created threads without end); nothing changed, try again",
+				cmd, who);
+		else
+			die_msg("%s: %s: %s", cmd, who, strerror(-err));
+		break;
+	case -ETIMEDOUT:
+		die_msg("%s: a thread of %s stayed blocked in the kernel (D state: a vfork parent, slow I/O) longer than MEMBIND_STOP_TIMEOUT_MS allows; nothing changed",
 			cmd, who);
+		break;
+	case -EIO:
+		if (pid) {
+			die_msg("%s: the helper that rebinds %s was killed; check the process",
+				cmd, who);
+			break;
+		}
+		die_msg("%s: %s: %s", cmd, who, strerror(-err));
 		break;
 	case -EOPNOTSUPP:
 		if (root && *root)
@@ -360,8 +447,11 @@ int report_bind_error(const char *cmd, pid_t pid, int err,
 		else if (behavior & MEMBIND_BALANCING)
 			die_msg("%s: this kernel cannot combine a hard binding with NUMA balancing (needs MPOL_F_NUMA_BALANCING, Linux 5.12)",
 				cmd);
+		else if (pid && exe_class(pid) == 1)
+			die_msg("%s: cannot reach %s: it is a 32-bit program, and membind binds only 64-bit ones from outside",
+				cmd, who);
 		else
-			die_msg("%s: cannot reach %s: not supported (a foreign ABI, e.g. a 32-bit program?)",
+			die_msg("%s: cannot reach %s: not a program of this architecture's ABI",
 				cmd, who);
 		break;
 	case -EBUSY:
