@@ -67,6 +67,14 @@ int mb_open_regular(int dirfd, const char *path);
  * is not a regular file, or -errno. */
 int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
 		 ...) __attribute__((format(printf, 4, 5)));
+/* A file of any size up to MB_FILE_ALLOC_MAX (printf-style path) into
+ * *out, malloc'ed and NUL-terminated, for the caller to free.  Returns the
+ * length, -EFBIG if larger, -EINVAL if not a regular file, or -errno.  For
+ * files without a useful bound, such as /proc/PID/status, whose Groups
+ * line lists up to 65536 groups. */
+#define MB_FILE_ALLOC_MAX (16UL << 20)
+int mb_read_file_alloc(char **out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* The same, relative to an open directory (fewer path lookups). */
 int mb_read_fileat(int dirfd, char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

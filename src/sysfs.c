@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,6 +107,64 @@ int mb_read_fileat(int dirfd, char *buf, size_t size, const char *fmt, ...)
 	if (n >= sizeof(path))
 		return -ENAMETOOLONG;
 	return read_fd(mb_open_regular(dirfd, path), buf, size);
+}
+
+int mb_read_file_alloc(char **out, const char *fmt, ...)
+{
+	size_t n = 0, cap = 4096;
+	char path[4096], *buf;
+	va_list ap;
+	size_t len;
+	int fd, ret;
+
+	va_start(ap, fmt);
+	len = (size_t)vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (len >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = mb_open_regular(AT_FDCWD, path);
+	if (fd < 0)
+		return fd;
+	buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap - 1) {
+			char *nb;
+
+			ret = -EFBIG;
+			if (cap >= MB_FILE_ALLOC_MAX)
+				goto fail;
+			ret = -ENOMEM;
+			nb = realloc(buf, 2 * cap);
+			if (!nb)
+				goto fail;
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = -errno;
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*out = buf;
+	return (int)n;
+fail:
+	free(buf);
+	close(fd);
+	return ret;
 }
 
 static bool blank(char c)

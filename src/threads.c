@@ -154,18 +154,17 @@ err:
 	return -errno;
 }
 
-/* Is the signal blocked in thread tid?  (SigBlk in its status file.) */
+/* Is the signal blocked in thread tid?  (SigBlk in its status file.)  The
+ * file has no useful bound: its Groups line, before SigBlk, lists each of
+ * up to 65536 supplementary groups, so it is read whole, however long. */
 static bool blocks_signal(pid_t tid)
 {
-	char *buf = malloc(MB_FILE_MAX); /* Groups: lines can be long */
 	unsigned long long blk = 0;
+	char *buf = NULL;
 	const char *p;
 	int len;
 
-	if (!buf)
-		return false;
-	len = mb_read_file("/proc/self/task", buf, MB_FILE_MAX, "%d/status",
-			   (int)tid);
+	len = mb_read_file_alloc(&buf, "/proc/self/task/%d/status", (int)tid);
 	p = len < 0 ? NULL : strstr(buf, "\nSigBlk:");
 	if (!p || sscanf(p + 8, "%llx", &blk) != 1)
 		blk = 0;

@@ -2,7 +2,8 @@
 /*
  * Description: the sysfs readers and parsers: mb_read_file (contents,
  * -ENOENT, -EFBIG for an oversize file, a file exactly filling the buffer,
- * empty files), mb_parse_u64, mb_parse_meminfo and mb_parse_distances with
+ * empty files, -EINVAL for a FIFO), mb_read_file_alloc (files of any size,
+ * across its buffer's doublings), mb_parse_u64, mb_parse_meminfo and mb_parse_distances with
  * good, empty, truncated, garbage and huge input.  Outputs must stay
  * untouched on failure.
  */
@@ -87,6 +88,43 @@ static void u64_bad(const char *s, uint64_t max, int err)
 			(unsigned long long)max, ret, err);
 	CHECK(ret == err);
 	CHECK(v == 0xdead);
+}
+
+/* mb_read_file_alloc: any size, and what mb_read_file refuses. */
+static void test_read_file_alloc(void)
+{
+	static char big[300000];
+	char path[8192], *out = NULL;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	/* Around the first buffer (4 KiB) and a doubling, and far beyond
+	 * MB_FILE_MAX. */
+	static const size_t lens[] = { 0, 1, 4094, 4095, 4096, 8191, 8192,
+				       100000, sizeof(big) };
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t len = lens[i];
+
+		t_write_n(root, "any", big, len);
+		snprintf(path, sizeof(path), "%s/any", root);
+		out = NULL;
+		CHECK_EQ(mb_read_file_alloc(&out, "%s", path), (int)len);
+		CHECK(out && !memcmp(out, big, len) && out[len] == '\0');
+		free(out);
+	}
+	out = NULL;
+	CHECK_EQ(mb_read_file_alloc(&out, "%s/missing", root), -ENOENT);
+	CHECK_EQ(mb_read_file_alloc(&out, "%s/a", root), -EINVAL); /* a dir */
+	snprintf(path, sizeof(path), "%s/fifo", root);
+	CHECK_EQ(mkfifo(path, 0600), 0);
+	CHECK_EQ(mb_read_file_alloc(&out, "%s", path), -EINVAL);
+	CHECK_EQ(mb_read_file(root, path, sizeof(path), "fifo"), -EINVAL);
+	CHECK(out == NULL);
+	/* The file it was made for. */
+	CHECK(mb_read_file_alloc(&out, "/proc/self/status") > 0);
+	CHECK(out && strstr(out, "\nSigBlk:"));
+	free(out);
 }
 
 static void test_u64(void)
@@ -283,6 +321,7 @@ int main(void)
 {
 	t_tmpdir(root, sizeof(root));
 	test_read_file();
+	test_read_file_alloc();
 	test_u64();
 	test_meminfo();
 	test_distances();
