@@ -74,7 +74,7 @@ static int stripes_count_maps(void)
 	int fd, lines = 0;
 	ssize_t n;
 
-	fd = open("/proc/self/maps", 0);
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
