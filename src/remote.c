@@ -118,6 +118,15 @@ static void stats_begin(pid_t tid)
 	stats.since[i] = now_ns();
 }
 
+/* A thread that is late to stop (blocked in the kernel) is not held: its
+ * time counts from when it is seen stopped. */
+static void stats_drop(pid_t tid)
+{
+	for (int i = 0; i < 2; i++)
+		if (stats.tid[i] == tid)
+			stats.tid[i] = 0;
+}
+
 static void inject_stats(uint64_t ns)
 {
 	if (ns > stats.inject_max_ns)
@@ -1563,7 +1572,6 @@ static int do_late(struct rop *op, size_t first, const struct job *tmpl,
 			}
 			t->late = false;
 			/* held from now: not from our interrupt, long ago */
-			stats_end(t->tid);
 			stats_begin(t->tid);
 			r = do_thread(op, t, tmpl, record_old, true, k, sig);
 			if (r)
@@ -1621,6 +1629,7 @@ static int run_all(struct rop *op, size_t first, struct job *tmpl,
 		if (k == STOP_LATE) {
 			t->late = true;
 			t->late_until = now_ns() + op->late_ns;
+			stats_drop(t->tid);
 			continue;
 		}
 		/* begin the next one */

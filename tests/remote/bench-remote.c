@@ -7,7 +7,15 @@
  * baseline (scheduler noise).  "held max" is the engine's own figure: the
  * longest time from PTRACE_INTERRUPT to detach of any one thread.
  *
- * Usage: bench-remote [rounds]   (default 20 rebinds per size)
+ * "window" is the time a thread's registers and stack bytes are ours (from
+ * the first write to the restore): the longest for one thread, and the
+ * median sum over a call's threads.  Only a SIGKILL of the helper process
+ * inside such a window can harm the target (docs/remote.md).
+ *
+ * Usage: bench-remote [rounds] [vfork]   (default 20 rebinds per size)
+ *   vfork: the target also has a thread that is a vfork() parent over and
+ *   over (its child sleeps 30 ms), blocked in the kernel most of the time;
+ *   the figures of the other threads must not grow with it.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,6 +31,26 @@ struct shared {
 };
 
 static struct shared *sh;
+static int with_vfork;
+
+void mb_remote_last_window(uint64_t *max_ns, uint64_t *total_ns);
+
+static void *vforker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pid_t c = vfork();
+
+		if (c == 0) {
+			struct timespec ts = { 0, 30000000L };
+
+			nanosleep(&ts, NULL);
+			_exit(0);
+		}
+		waitpid(c, NULL, 0);
+	}
+	return NULL;
+}
 
 static void *sleeper(void *arg)
 {
@@ -58,6 +86,8 @@ static pid_t start_target(int nthreads)
 		pthread_attr_setstacksize(&a, 64 << 10);
 		for (int i = 1; i < nthreads; i++)
 			pthread_create(&th, &a, sleeper, NULL);
+		if (with_vfork)
+			pthread_create(&th, &a, vforker, NULL);
 		sleeper(NULL);
 	}
 	while (atomic_load(&sh->ready) < nthreads)
@@ -78,18 +108,22 @@ int main(int argc, char **argv)
 	int rounds = argc > 1 ? atoi(argv[1]) : 20;
 	static const int sizes[] = { 1, 16, 256 };
 	double *t = calloc((size_t)rounds, sizeof(double));
+	double *win = calloc((size_t)rounds, sizeof(double));
 
 	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 		  -1, 0);
-	if (sh == MAP_FAILED || !t || rounds < 1)
+	if (sh == MAP_FAILED || !t || !win || rounds < 1)
 		return 1;
-	printf("%-8s %9s %9s %9s %12s %10s %12s %12s\n", "threads", "min ms",
-	       "median ms", "max ms", "held max us", "held>1ms",
-	       "seen max us", "noise us");
+	with_vfork = argc > 2 && !strcmp(argv[2], "vfork");
+	if (with_vfork)
+		printf("# with a thread in vfork() (30 ms each) beside them\n");
+	printf("%-8s %9s %9s %9s %12s %10s %12s %12s %10s %10s\n", "threads",
+	       "min ms", "median ms", "max ms", "held max us", "held>1ms",
+	       "seen max us", "noise us", "win max us", "win sum us");
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		pid_t pid = start_target(sizes[s]);
 		long base, pause = 0;
-		uint64_t held = 0;
+		uint64_t held = 0, wmax = 0;
 		unsigned long held_n = 0, held_over = 0;
 		int st;
 
@@ -121,14 +155,24 @@ int main(int argc, char **argv)
 				if (h > held)
 					held = h;
 			}
+			{
+				uint64_t wm, wt;
+
+				mb_remote_last_window(&wm, &wt);
+				if (wm > wmax)
+					wmax = wm;
+				win[i] = (double)wt / 1e3;
+			}
 			usleep(20000); /* let every thread finish its sleep */
 			if (atomic_load(&sh->max_over_ns) > pause)
 				pause = atomic_load(&sh->max_over_ns);
 		}
 		qsort(t, (size_t)rounds, sizeof(double), cmp);
-		printf("%-8d %9.3f %9.3f %9.3f %12.1f %4lu/%-5lu %12.1f %12.1f\n",
+		qsort(win, (size_t)rounds, sizeof(double), cmp);
+		printf("%-8d %9.3f %9.3f %9.3f %12.1f %4lu/%-5lu %12.1f %12.1f %10.1f %10.1f\n",
 		       sizes[s], t[0], t[rounds / 2], t[rounds - 1],
-		       held / 1e3, held_over, held_n, pause / 1e3, base / 1e3);
+		       held / 1e3, held_over, held_n, pause / 1e3, base / 1e3,
+		       wmax / 1e3, win[rounds / 2]);
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
 	}
