@@ -18,6 +18,11 @@ void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *human_size(uint64_t bytes, char *buf, size_t size);
 /* JSON string, quoted and escaped. */
 void json_str(FILE *f, const char *s);
+/* s for a line of text output: control characters, DEL, backslash and bytes
+ * that are not valid UTF-8 as \ooo, as the kernel escapes names in /proc
+ * (a file name may hold a newline).  Writes what fits in size with whole
+ * characters and escapes, NUL-terminated; returns the full length. */
+size_t text_escape(char *out, size_t size, const char *s);
 
 /* ---- command-line arguments (args.c) ---- */
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "tool.h"
 
@@ -57,6 +58,39 @@ static int utf8_len(const unsigned char *s)
 	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;
+	return n;
+}
+
+size_t text_escape(char *out, size_t size, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0, used = 0;
+	bool full = size == 0;
+
+	while (*p) {
+		int l = utf8_len(p);
+		char esc[8];
+		const char *w = (const char *)p;
+		size_t wl = (size_t)l;
+
+		if (l == 0 || *p < 0x20 || *p == 0x7f || *p == '\\') {
+			snprintf(esc, sizeof(esc), "\\%03o", *p);
+			w = esc;
+			wl = 4;
+			l = 1;
+		}
+		/* whole characters and escapes only */
+		if (!full && used + wl < size) {
+			memcpy(out + used, w, wl);
+			used += wl;
+		} else {
+			full = true;
+		}
+		n += wl;
+		p += l;
+	}
+	if (size)
+		out[used] = '\0';
 	return n;
 }
 

@@ -27,6 +27,33 @@ struct row {
 	uint64_t *memblk; /* nmemblks */
 };
 
+/* A file's name for the text table: escaped as the kernel escapes it in
+ * /proc (a name may hold a newline, which would start a line of its own),
+ * and of a long one its end, the file name, cut between characters. */
+static void file_label(char *out, size_t size, const char *path)
+{
+	size_t len = text_escape(NULL, 0, path), k = 0;
+	char *e = malloc(len + 1);
+
+	if (!e) {
+		snprintf(out, size, "?");
+		return;
+	}
+	text_escape(e, len + 1, path);
+	if (len > 40) {
+		k = len - 37;
+		for (size_t j = k >= 3 ? k - 3 : 0; j < k; j++)
+			if (e[j] == '\\') { /* in the middle of "\ooo" */
+				k = j + 4;
+				break;
+			}
+		while (k < len && ((unsigned char)e[k] & 0xc0) == 0x80)
+			k++; /* in the middle of a UTF-8 sequence */
+	}
+	snprintf(out, size, "%s%s", k ? "..." : "", e + k);
+	free(e);
+}
+
 static int build_rows(const struct residency *r, struct row **out, size_t *n)
 {
 	struct row *rows = calloc(r->nvmas + 1, sizeof(*rows));
@@ -60,13 +87,8 @@ static int build_rows(const struct residency *r, struct row **out, size_t *n)
 			else if (v->kind == MAP_STACK)
 				snprintf(w->name, sizeof(w->name), "[stack]");
 			else if (v->path) {
-				size_t l = strlen(v->path);
-
 				w->path = v->path;
-				/* keep the end of long paths: the file name */
-				snprintf(w->name, sizeof(w->name), "%s%s",
-					 l > 40 ? "..." : "",
-					 l > 40 ? v->path + l - 37 : v->path);
+				file_label(w->name, sizeof(w->name), v->path);
 			} else {
 				snprintf(w->name, sizeof(w->name), "%s %lx",
 					 v->kind == MAP_HUGE ? "huge" : "anon",
@@ -187,7 +209,10 @@ int cmd_where(int argc, char **argv)
 		}
 		printf("}\n");
 	} else {
-		printf("process %d (%s): %s resident\n", (int)pid, comm,
+		char name[4 * sizeof(comm)];
+
+		text_escape(name, sizeof(name), comm);
+		printf("process %d (%s): %s resident\n", (int)pid, name,
 		       human_size(r.total, a, sizeof(a)));
 		printf("%-7s %5s %10s %7s\n", "MEMBLK", "NODE", "RESIDENT",
 		       "SHARE");

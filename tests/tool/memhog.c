@@ -4,7 +4,10 @@
  * that binds itself alone to THREAD_MEMBLK (so that the process's threads
  * differ), prints "ready" and sleeps until killed.  The memory is in small
  * pages, or with MEMHOG_THP=1 in the environment 2 MiB-aligned and advised
- * MADV_HUGEPAGE (transparent huge pages where the kernel has them). */
+ * MADV_HUGEPAGE (transparent huge pages where the kernel has them).  With
+ * MEMHOG_FILE=PATH it also maps the file PATH (created, 64 KiB) and writes
+ * it. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -70,6 +73,25 @@ int main(int argc, char **argv)
 	}
 	for (size_t off = 0; off < len; off += 4096)
 		p[off] = 1;
+	if (getenv("MEMHOG_FILE")) {
+		/* A file mapped and written: a row of where --maps. */
+		const char *path = getenv("MEMHOG_FILE");
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		char *f;
+
+		if (fd < 0 || ftruncate(fd, 65536)) {
+			perror("memhog: MEMHOG_FILE");
+			return 1;
+		}
+		f = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			 0);
+		if (f == MAP_FAILED) {
+			perror("memhog: mmap MEMHOG_FILE");
+			return 1;
+		}
+		close(fd);
+		memset(f, 1, 65536);
+	}
 	if (argc == 3) {
 		thread_memblk = atoi(argv[2]);
 		if (pthread_create(&t, NULL, thread_main, NULL))
