@@ -606,7 +606,7 @@ static int container_memblks(pid_t pid, unsigned int nbits,
 			if (!c2)
 				continue;
 			*c2 = '\0';
-			if (!strcmp(l, "0:") ) {
+			if (!strcmp(l, "0:")) {
 				have_v2 = true;
 				snprintf(v2path, sizeof(v2path), "%s", c2 + 1);
 			} else {
@@ -636,6 +636,8 @@ static int container_memblks(pid_t pid, unsigned int nbits,
 		if (strcmp(root, "/") && !strncmp(cgpath, root, rl) &&
 		    (cgpath[rl] == '/' || !cgpath[rl]))
 			cgpath += rl;
+		if (!strcmp(cgpath, "/"))
+			cgpath = "";
 		snprintf(path, sizeof(path), "%s%s/%s", point, cgpath,
 			 v == 1 ? "cpuset.effective_mems" :
 				  "cpuset.mems.effective");
