@@ -109,6 +109,69 @@ int mem_move_pages(pid_t pid, void *const *pages, size_t count,
 int mem_migrate(pid_t pid, unsigned int len, const unsigned long *from,
 		const unsigned long *to);
 
+/* ---- Moving the pages that exist (membind 0.2) ---- */
+/* Options of mem_move().  The caller sets sz to sizeof(struct
+ * mem_move_opts) (MEM_MOVE_OPTS_INIT does), so that fields added at the end
+ * later never break the ABI. */
+struct mem_move_stats;
+struct mem_move_opts {
+	size_t sz;
+	/* Threads that migrate, each its own part of the address space: 0
+	 * for the default (MEMBIND_MOVE_THREADS in the environment, else one
+	 * per CPU the caller may run on, at most 8, fewer for small moves). */
+	unsigned int threads;
+	unsigned long flags; /* MEM_MOVE_* */
+	/* Only pages now on these memblks (from_len bits); NULL: all. */
+	unsigned int from_len;
+	const unsigned long *from;
+	/* Called after each batch, one call at a time, from any of the
+	 * threads; a non-zero return stops the move after the batches under
+	 * way (mem_move() then returns -ECANCELED).  NULL: none. */
+	int (*progress)(void *arg, const struct mem_move_stats *stats);
+	void *arg;
+};
+#define MEM_MOVE_OPTS_INIT { .sz = sizeof(struct mem_move_opts) }
+/* addr NULL: only the mappings of pid that follow its process binding (no
+ * binding of their own), as MEMBIND_MOVE does in mem_setbinding(). */
+#define MEM_MOVE_PROCESS_POLICY (1UL << 0)
+#define MEM_MOVE_VALID_FLAGS MEM_MOVE_PROCESS_POLICY
+
+/* What a move did, in pages of the base page size (set sz:
+ * MEM_MOVE_STATS_INIT).  Every page looked at is in exactly one of
+ * in_place, moved and failed; failed is shared + busy + nomem + other. */
+struct mem_move_stats {
+	size_t sz;
+	uint64_t scanned;  /* present pages looked at */
+	uint64_t in_place; /* already where the binding puts them */
+	uint64_t moved;    /* migrated */
+	uint64_t failed;   /* could not move */
+	uint64_t shared;   /* mapped by another process (-EACCES) */
+	uint64_t busy;     /* pinned or busy (-EBUSY, -EAGAIN) */
+	uint64_t nomem;    /* no room on the target (-ENOMEM, or SOFT full) */
+	uint64_t other;    /* another error */
+	int first_error;   /* the first per-page error, 0 if none */
+	unsigned int threads; /* threads that did the work */
+	uint64_t page_size;   /* the base page size, bytes */
+};
+#define MEM_MOVE_STATS_INIT { .sz = sizeof(struct mem_move_stats) }
+
+/* Move the pages that exist of pid (0: this process) so that they end
+ * where behavior on mask (len bits) would have put them had they been
+ * allocated under it: ROUND_ROBIN spreads each mapping's pages over the
+ * mask in the kernel's interleave order, WEIGHTED by the current
+ * weighted-interleave weights, STRIPE puts stripe i of each mapping (or of
+ * the range) on the i-th memblk, HARD and FIRST_TOUCH move what lies
+ * outside the mask, SOFT fills the mask's memblks as far as they have room.
+ * addr and length: a range of pid's address space; addr NULL (length 0):
+ * every mapping.  Huge pages move whole.  The binding is not changed, and
+ * the process keeps running; pages are each on their old memblk or their
+ * new one at every moment.  opts and stats may be NULL.  Returns the number
+ * of pages that could not move (stats says why), -ECANCELED if progress
+ * stopped it, or -errno. */
+int mem_move(pid_t pid, void *addr, size_t length, unsigned int len,
+	     const unsigned long *mask, unsigned long behavior,
+	     const struct mem_move_opts *opts, struct mem_move_stats *stats);
+
 /* ---- Topology API ---- */
 int memblk_count(void);
 int memblk_to_node(int memblk); /* -ENOENT if no such memblk */

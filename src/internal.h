@@ -173,6 +173,18 @@ static inline unsigned long mb_kbits(const struct mb_topo *t)
 /* The topology to bind with: -EOPNOTSUPP if it is a captured tree. */
 const struct mb_topo *mb_topo_live(int *err);
 
+/* ---- move.c: pages that exist, placed as a binding would place them ---- */
+/* After mem_setbinding(pid, ... | MEMBIND_MOVE) set k: move the pages of
+ * the mappings that follow the process binding.  0 or -errno. */
+int mb_move_process(const struct mb_topo *t, pid_t pid, unsigned int len,
+		    const unsigned long *mask, unsigned long behavior);
+/* After mem_setbinding_range(... | MEMBIND_MOVE) of a spreading scheme set
+ * the policy: move the range's pages.  The number of pages that could not
+ * move, or -errno. */
+long mb_move_range(const struct mb_topo *t, uintptr_t start, size_t length,
+		   unsigned int len, const unsigned long *mask,
+		   unsigned long behavior);
+
 /* ---- threads.c: every thread of this process ---- */
 /* Set k in every thread of this process.  All or nothing. */
 int mb_threads_set(const struct mb_kpol *k);
@@ -194,6 +206,15 @@ int mb_threads_get(unsigned long nbits,
  * pages, MEMBIND_NO_PAGEMAP set), -errno: then nothing is decided. */
 int mb_where_pagemap(const struct mb_topo *t, pid_t pid, void *const *pages,
 		     size_t count, int *memblk);
+/* The same, and each page's pagemap entry in raw[i] (0 where none was
+ * read; raw is left as it was when the call returns < 0). */
+int mb_where_pagemap_raw(const struct mb_topo *t, pid_t pid,
+			 void *const *pages, size_t count, int *memblk,
+			 uint64_t *raw);
+/* mem_where() after its checks, with the pagemap entries as above (zeros
+ * where the pagemap was not read). */
+int mb_where_raw(const struct mb_topo *t, pid_t pid, void *const *pages,
+		 size_t count, int *memblk, uint64_t *raw);
 /* Pages answered from the pagemap and pages left undecided, so far. */
 void mb_where_pagemap_stats(unsigned long *decided, unsigned long *undecided);
 

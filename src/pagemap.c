@@ -503,6 +503,13 @@ void mb_where_pagemap_stats(unsigned long *decided, unsigned long *undecided)
 int mb_where_pagemap(const struct mb_topo *t, pid_t pid, void *const *pages,
 		     size_t count, int *memblk)
 {
+	return mb_where_pagemap_raw(t, pid, pages, count, memblk, NULL);
+}
+
+int mb_where_pagemap_raw(const struct mb_topo *t, pid_t pid,
+			 void *const *pages, size_t count, int *memblk,
+			 uint64_t *raw)
+{
 	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
 	struct where_call c = {.t = t, .pid = pid, .memfd = -1};
 	size_t reads = 0, undecided = 0;
@@ -573,6 +580,8 @@ int mb_where_pagemap(const struct mb_topo *t, pid_t pid, void *const *pages,
 				break;
 			}
 			memblk[i] = r;
+			if (raw)
+				raw[i] = p - base < got ? buf[p - base] : 0;
 			undecided += r == MB_WHERE_UNDECIDED;
 		}
 	}

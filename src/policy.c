@@ -222,7 +222,8 @@ static bool is_self(pid_t pid)
 	return pid == 0 || pid == getpid();
 }
 
-/* Pages already allocated on memblks outside the new mask move into it. */
+/* MEMBIND_THREAD | MEMBIND_MOVE: the pages on memblks outside the new mask
+ * move into it (the thread's pages are the process's: see mem_setbinding(3)). */
 static int move_existing(const struct mb_topo *t, pid_t pid,
 			 const struct mb_kpol *k)
 {
@@ -276,9 +277,12 @@ MB_EXPORT int mem_setbinding(pid_t pid, unsigned int len,
 		ret = mb_remote_set_mempolicy(pid, k.mode, k.nodes, k.nbits);
 	if (ret)
 		return ret;
-	if (behavior & MEMBIND_MOVE)
-		ret = move_existing(t, is_self(pid) ? 0 : pid, &k);
-	return ret;
+	if (!(behavior & MEMBIND_MOVE))
+		return 0;
+	/* Every page ends where the new binding puts new ones (move.c). */
+	if (scope == MB_SCOPE_THREAD)
+		return move_existing(t, 0, &k);
+	return mb_move_process(t, is_self(pid) ? 0 : pid, len, mask, behavior);
 }
 
 struct getctx {

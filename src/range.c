@@ -257,6 +257,7 @@ MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
 	unsigned int mflags = 0;
 	const struct mb_topo *t;
 	struct mb_kpol k;
+	bool spread;
 	int ret, err = 0;
 
 	if (!addr || (start & (ps - 1)) || length == 0 ||
@@ -292,6 +293,13 @@ MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
 	if (scheme == MEMBIND_STRIPE)
 		return set_stripes(t, start, length, len, mask, behavior,
 				   mflags);
+	/* The kernel's MPOL_MF_MOVE leaves the pages already on a memblk of
+	 * an interleave where they are: those schemes move here after the
+	 * binding, in the kernel's interleave order (move.c). */
+	spread = (mflags & MB_MPOL_MF_MOVE) &&
+		 (scheme == MEMBIND_ROUND_ROBIN || scheme == MEMBIND_WEIGHTED);
+	if (spread)
+		mflags = 0;
 	ret = mb_sys_mbind(addr, length, k.mode,
 			   k.mode == MB_MPOL_DEFAULT ? NULL : k.nodes,
 			   k.mode == MB_MPOL_DEFAULT ? 0 : k.nbits, mflags);
@@ -300,6 +308,15 @@ MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
 	pthread_mutex_lock(&stripe_lock);
 	ret = stripes_forget(start, start + length);
 	pthread_mutex_unlock(&stripe_lock);
+	if (!ret && spread) {
+		long failed = mb_move_range(t, start, length, len, mask,
+					    behavior);
+
+		if (failed < 0)
+			ret = (int)failed;
+		else if (failed && (behavior & MEMBIND_STRICT))
+			ret = -EIO;
+	}
 	return ret;
 }
 
@@ -483,9 +500,7 @@ MB_EXPORT int mem_where(pid_t pid, void *const *pages, size_t count,
 			int *memblk)
 {
 	const struct mb_topo *t;
-	void **sub;
-	size_t k = 0;
-	int *st, n, ret, err = 0;
+	int err = 0;
 
 	if (pid < 0 || !pages || !memblk || count == 0 ||
 	    count > (size_t)INT32_MAX)
@@ -493,9 +508,21 @@ MB_EXPORT int mem_where(pid_t pid, void *const *pages, size_t count,
 	t = mb_topo_live(&err);
 	if (!t)
 		return err;
+	return mb_where_raw(t, pid, pages, count, memblk, NULL);
+}
+
+int mb_where_raw(const struct mb_topo *t, pid_t pid, void *const *pages,
+		 size_t count, int *memblk, uint64_t *raw)
+{
+	void **sub;
+	size_t k = 0;
+	int *st, n, ret;
+
+	if (raw)
+		memset(raw, 0, count * sizeof(*raw));
 	/* The page frames of /proc/PID/pagemap when we may see them (see
 	 * pagemap.c); move_pages() for what they leave undecided. */
-	n = mb_where_pagemap(t, pid, pages, count, memblk);
+	n = mb_where_pagemap_raw(t, pid, pages, count, memblk, raw);
 	if (n == 0)
 		return 0;
 	if (n < 0)
