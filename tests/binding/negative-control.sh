@@ -10,7 +10,7 @@
 dir=${MEMBIND_GUEST_DIR:-/membind}
 ran=0
 bad=0
-for t in test_schemes test_threads test_first_touch test_range test_soft_fill test_where_move test_remote test_allowed test_alloc_place test_heap_place test_heap_full; do
+for t in test_schemes test_threads test_first_touch test_range test_soft_fill test_where_move test_move_spread test_remote test_allowed test_alloc_place test_heap_place test_heap_full; do
 	b="$dir/$t"
 	if [ ! -x "$b" ]; then
 		echo "negative-control: $t: not in the guest, not run"
