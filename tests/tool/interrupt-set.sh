@@ -16,13 +16,21 @@ fail=0
 P=$!
 trap 'kill $P 2>/dev/null' EXIT
 sleep 0.5
-helpers_done() { # no membind-remote tracing P any more
+# This test's helpers: processes named membind-remote (a fork of membind,
+# so with its command line) that rebind P; others may run beside us.
+our_helpers() {
+	local h
+	for h in $(pgrep -x membind-remote); do
+		tr '\0' ' ' <"/proc/$h/cmdline" 2>/dev/null | grep -q " set $P " && echo "$h"
+	done
+}
+helpers_done() { # no helper of ours left, nothing tracing P
 	local t tr
+	[[ -z "$(our_helpers)" ]] || return 1
 	for t in /proc/$P/task/*; do
 		tr=$(awk '/^TracerPid:/ {print $2}' "$t/status" 2>/dev/null)
 		[[ -z "$tr" || "$tr" == 0 ]] || return 1
 	done
-	! pgrep -x membind-remote >/dev/null
 }
 sigs=(TERM INT KILL TSTP HUP)
 binds=("--hard 0" "--soft 0" "--round-robin 0" "--first-touch 0")
@@ -47,6 +55,11 @@ for ((i = 0; i < trials; i++)); do
 	fi
 	if ! helpers_done; then
 		echo "FAIL trial $i ($sig after ${delay}s): still traced after 5 s"
+		grep -H -E '^(State|TracerPid)' /proc/$P/task/*/status
+		for h in $(our_helpers); do
+			echo "helper $h: $(grep -E '^State' /proc/$h/status) wchan $(cat /proc/$h/wchan)"
+			cat /proc/$h/stack 2>/dev/null
+		done
 		fail=1
 		break
 	fi
