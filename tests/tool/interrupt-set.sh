@@ -21,7 +21,7 @@ sleep 0.5
 our_helpers() {
 	local h
 	for h in $(pgrep -x membind-remote); do
-		tr '\0' ' ' <"/proc/$h/cmdline" 2>/dev/null | grep -q " set $P " && echo "$h"
+		{ tr '\0' ' ' <"/proc/$h/cmdline"; } 2>/dev/null | grep -q " set $P " && echo "$h"
 	done
 }
 helpers_done() { # no helper of ours left, nothing tracing P
