@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* membind get PID [--json]: the binding of a process (per thread when they
  * differ) and where its memory lives, per memblk.
- * membind set PID BINDING [--move]: rebind a running process. */
+ * membind set PID BINDING [--move [--threads N]]: rebind a running process. */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,12 +18,17 @@ static const char get_usage[] =
 	"memory, files, huge pages.  --json: one JSON document.\n";
 
 static const char set_usage[] =
-	"Usage: membind set PID BINDING [--move]\n"
+	"Usage: membind set PID BINDING [--move [--threads N]]\n"
 	"Rebind every thread of process PID (new allocations follow BINDING).\n"
 	"  --hard LIST | --soft LIST | --round-robin LIST | --weighted LIST\n"
 	"  | --first-touch [LIST] | --default\n"
-	"  --move   also migrate the pages already allocated outside the new\n"
-	"           memblks (see 'membind move' for a progress bar)\n"
+	"  --move   also move the pages already allocated to where BINDING puts\n"
+	"           new ones (--round-robin, --weighted: spread again over LIST;\n"
+	"           --hard, --first-touch: those outside LIST; --soft: into LIST\n"
+	"           as far as there is room); pages that cannot move are counted\n"
+	"           on stderr; Ctrl-C stops it (see also 'membind move')\n"
+	"  --threads N  migrate in N threads (default: $MEMBIND_MOVE_THREADS, else\n"
+	"           one per CPU, at most 8)\n"
 	"LIST: memblk ids and ranges (0-2,5), all, a leading ! to invert, nodes as\n"
 	"n0,n2-3.  See membind(1).\n";
 
@@ -361,11 +367,64 @@ int cmd_get(int argc, char **argv)
 	return fflush(stdout) ? EXIT_RUNTIME : 0;
 }
 
+static volatile sig_atomic_t set_stop;
+
+static void set_on_stop(int sig)
+{
+	(void)sig;
+	set_stop = 1;
+}
+
+static int set_progress(void *arg, const struct mem_move_stats *st)
+{
+	(void)arg;
+	(void)st;
+	return set_stop != 0;
+}
+
+/* --move: what MEMBIND_MOVE does (the mappings that follow the process
+ * binding, placed as it places new pages), through mem_move() for its
+ * counts: pages that stayed are reported; SIGINT/SIGTERM stop it between
+ * batches, every page on its old or its new memblk. */
+static int set_move(pid_t pid, const struct binding *b, unsigned int threads)
+{
+	struct mem_move_opts o = MEM_MOVE_OPTS_INIT;
+	struct mem_move_stats st = MEM_MOVE_STATS_INIT;
+	struct sigaction sa = { 0 };
+	unsigned long scheme = b->behavior & MEMBIND_SCHEME_MASK;
+	bool any = false;
+	int ret;
+
+	for (unsigned int i = 0; b->m.mask && i < MEMBIND_MASK_LONGS(b->m.len); i++)
+		any |= b->m.mask[i] != 0;
+	if (scheme == MEMBIND_DEFAULT || !any)
+		return 0; /* DEFAULT, FIRST_TOUCH anywhere: all conform */
+	sa.sa_handler = set_on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	o.flags = MEM_MOVE_PROCESS_POLICY;
+	o.threads = threads;
+	o.progress = set_progress;
+	ret = mem_move(pid, NULL, 0, b->m.len, b->m.mask, b->behavior, &o, &st);
+	if (ret == -ECANCELED) {
+		die_msg("set: interrupted: the binding is set, %llu pages moved, the rest stays where it was",
+			(unsigned long long)st.moved);
+		return EXIT_INTERRUPTED;
+	}
+	if (ret < 0) {
+		report_bind_error("set", pid, ret, b->behavior, &b->m);
+		return EXIT_RUNTIME;
+	}
+	move_report_stayed("set", &st);
+	return 0;
+}
+
 /* The work of cmd_set, which frees what it leaves in b. */
 static int set_main(int argc, char **argv, struct binding *b)
 {
 	const char *pid_text = NULL;
 	bool move = false;
+	unsigned int threads = 0;
 	int i = 1, ret;
 	pid_t pid;
 
@@ -383,6 +442,21 @@ static int set_main(int argc, char **argv, struct binding *b)
 			return ret;
 		if (!strcmp(arg, "--move")) {
 			move = true;
+		} else if (opt_is(arg, "--threads")) {
+			const char *v = opt_value("set", argc, argv, &i,
+						  "--threads", "a number");
+			char *e;
+			unsigned long n;
+
+			if (!v)
+				return EXIT_USAGE;
+			n = strtoul(v, &e, 10);
+			if (*e || e == v || v[0] == '-' || n < 1 || n > 64) {
+				die_msg("set: --threads '%s': a number from 1 to 64",
+					v);
+				return EXIT_USAGE;
+			}
+			threads = (unsigned int)n;
 		} else if (arg[0] == '-' && arg[1] &&
 			   !(arg[1] >= '0' && arg[1] <= '9')) {
 			die_msg("set: unknown option '%s' (try 'membind set --help')",
@@ -408,12 +482,12 @@ static int set_main(int argc, char **argv, struct binding *b)
 	ret = pid_arg("set", pid_text, &pid);
 	if (ret)
 		return ret;
-	if (move)
-		b->behavior |= MEMBIND_MOVE;
 	ret = mem_setbinding(pid, b->m.len, b->m.mask, b->behavior);
 	if (ret < 0)
 		ret = report_bind_error("set", pid, ret, b->behavior, &b->m);
-	return ret < 0 ? EXIT_RUNTIME : ret;
+	if (ret < 0 || !move)
+		return ret < 0 ? EXIT_RUNTIME : ret;
+	return set_move(pid, b, threads);
 }
 
 int cmd_set(int argc, char **argv)

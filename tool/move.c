@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* membind move PID --to LIST [--from LIST]: migrate a process's pages.
+/* membind move PID --to LIST [--from LIST] [--spread | --weighted |
+ * --stripe SIZE] [--threads N]: place a process's pages.
  *
- * The mappings that hold pages on the source memblks (numa_maps) are walked
- * in batches: mem_where() finds the pages of a batch that are on a source
- * memblk, mem_move_pages() moves them.  So the progress shown is real, and
- * SIGINT/SIGTERM stop the walk between two batches: every page is then on
- * its old memblk or its new one, and the process never notices.  With
- * several target memblks, the target of a page is its address divided by
- * the size of a transparent huge page, mod n: all the 4 KiB pages of a
- * huge page go to one target.  (Page by page, the kernel migrates the whole
- * huge page for each of its pieces, to alternating targets: 64 MiB of them
- * took minutes instead of a fraction of a second in the cxl guest.) */
+ * The work is mem_move()'s: each page goes where the scheme puts it (the
+ * default: the pages on --from, which is every memblk not in --to, spread
+ * over --to in the kernel's interleave order; --spread: every page in that
+ * order; --weighted: by the weighted-interleave weights; --stripe: stripe i
+ * of each mapping on the i-th memblk), in several threads, huge pages
+ * whole.  Its progress callback draws the bar and reads the flag that
+ * SIGINT/SIGTERM set: the move stops after the batches under way, and every
+ * page is then on its old memblk or its new one; the process never
+ * notices. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,16 +21,25 @@
 #include "membind.h"
 #include "tool.h"
 
-#define BATCH 1024 /* pages per mem_where()/mem_move_pages() call */
-
 static const char move_usage[] =
-	"Usage: membind move PID --to LIST [--from LIST]\n"
-	"Migrate the pages of process PID that are on the memblks of --from\n"
-	"(default: all but --to) to the memblks of --to, spread evenly (by huge\n"
-	"page sized units).  On a\n"
-	"terminal: a progress bar and a summary; Ctrl-C stops between batches,\n"
-	"each page then being on its old or its new memblk.  The binding is not\n"
-	"changed (see 'membind set --move').\n"
+	"Usage: membind move PID --to LIST [--from LIST] [--spread | --weighted |\n"
+	"                    --stripe SIZE] [--threads N]\n"
+	"Move the pages of process PID so that they end where the scheme puts\n"
+	"them:\n"
+	"  (default)      the pages on the memblks of --from (default: all but\n"
+	"                 --to) go to --to, spread in the kernel's interleave order\n"
+	"  --spread       every page spread over --to in interleave order, as\n"
+	"                 --round-robin would have allocated it\n"
+	"  --weighted     every page spread over --to by the weighted-interleave\n"
+	"                 weights (/sys/kernel/mm/mempolicy/weighted_interleave)\n"
+	"  --stripe SIZE  stripe i (SIZE bytes, a power of two: 4K to 1G) of each\n"
+	"                 mapping on the i-th memblk of --to\n"
+	"  --threads N    migrate in N threads (default: $MEMBIND_MOVE_THREADS, else\n"
+	"                 one per CPU, at most 8, fewer for small moves)\n"
+	"Huge pages move whole.  On a terminal: a progress bar and a summary; pages\n"
+	"that could not move are counted on stderr.  Ctrl-C stops after the\n"
+	"batches under way, each page then being on its old or its new memblk.\n"
+	"The binding is not changed (see 'membind set --move').\n"
 	"LIST: memblk ids and ranges (0-2,5), all, a leading ! to invert, nodes as\n"
 	"n0,n2-3.\n";
 
@@ -100,85 +109,89 @@ static void draw(struct progress *p, bool final)
 	fflush(stderr);
 }
 
-/* The size of a transparent huge page (PMD size): the unit in which pages
- * are spread over several targets. */
-static uint64_t thp_size(void)
+/* mem_move()'s progress callback: the bar, and the stop flag. */
+static int on_progress(void *arg, const struct mem_move_stats *st)
 {
-	static uint64_t size;
-	FILE *f;
+	struct progress *p = arg;
 
-	if (size)
-		return size;
-	size = 2UL << 20;
-	f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
-	if (f) {
-		unsigned long long v;
-
-		if (fscanf(f, "%llu", &v) == 1 && v >= 4096 && !(v & (v - 1)))
-			size = v;
-		fclose(f);
-	}
-	return size;
+	p->done = (st->scanned) * st->page_size;
+	p->moved = st->moved * st->page_size;
+	draw(p, false);
+	return stop != 0;
 }
 
-/* Move the pages of one mapping that are on from to to.  Returns 0, or a
- * negative errno that ends the whole move (the process went away, ...). */
-static int move_vma(pid_t pid, const struct vma *v, const struct mbmask *from,
-		    const int *targets, int ntargets, struct progress *p)
+/* "2M", "1048576", "64K", "1G": a power of two of 4 KiB to 1 GiB, as an
+ * order; 0 if it is not one. */
+static unsigned int stripe_order(const char *s)
 {
-	void *addr[BATCH], *maddr[BATCH];
-	int st[BATCH], dest[BATCH], mst[BATCH];
-	uint64_t ps = v->page_size ? v->page_size : 4096;
-	uint64_t unit = ntargets > 1 && thp_size() > ps ? thp_size() : ps;
-	uintptr_t a = v->start & ~(uintptr_t)(ps - 1);
+	unsigned long long v;
+	unsigned int o = 0;
+	char *e;
 
-	while (a < v->end && !stop) {
-		size_t n = 0, k = 0;
-		int ret;
+	errno = 0;
+	v = strtoull(s, &e, 10);
+	if (errno || e == s)
+		return 0;
+	if (*e == 'K' || *e == 'k')
+		v <<= 10, e++;
+	else if (*e == 'M' || *e == 'm')
+		v <<= 20, e++;
+	else if (*e == 'G' || *e == 'g')
+		v <<= 30, e++;
+	if (*e == 'i' && e[1] == 'B')
+		e += 2;
+	else if (*e == 'B' && e[-1] != *s)
+		e++;
+	if (*e || !v || (v & (v - 1)))
+		return 0;
+	while ((1ULL << o) < v)
+		o++;
+	return o >= MEMBIND_STRIPE_MIN_ORDER && o <= MEMBIND_STRIPE_MAX_ORDER ?
+		       o :
+		       0;
+}
 
-		for (; n < BATCH && a < v->end; n++, a += ps)
-			addr[n] = (void *)a;
-		ret = mem_where(pid, addr, n, st);
-		if (ret < 0)
-			return ret;
-		for (size_t i = 0; i < n; i++) {
-			if (!bit(from, st[i]))
-				continue;
-			maddr[k] = addr[i];
-			dest[k++] = targets[((uintptr_t)addr[i] / unit) %
-					    (uintptr_t)ntargets];
-		}
-		if (!k)
+/* Pages that could not move, on stderr: "membind: CMD: 768 pages (3.0M)
+ * could not move: 768 shared with other processes". */
+void move_report_stayed(const char *cmd, const struct mem_move_stats *st)
+{
+	static const char *const what[] = {
+		"shared with other processes", "pinned or busy",
+		"no room on the target memblks", "other errors",
+	};
+	uint64_t n[4] = {st->shared, st->busy, st->nomem, st->other};
+	char a[16], why[256] = "";
+	size_t len = 0;
+
+	if (!st->failed)
+		return;
+	for (int i = 0; i < 4; i++) {
+		if (!n[i] || len >= sizeof(why))
 			continue;
-		ret = mem_move_pages(pid, maddr, k, dest, mst);
-		if (ret < 0)
-			return ret;
-		for (size_t i = 0; i < k; i++) {
-			if (mst[i] == dest[i]) {
-				p->moved += ps;
-				p->moved_pages++;
-			} else {
-				p->failed += ps;
-				p->failed_pages++;
-				if (!p->first_err && mst[i] < 0)
-					p->first_err = mst[i];
-			}
-			p->done += ps;
-		}
-		draw(p, false);
+		len += (size_t)snprintf(why + len, sizeof(why) - len, "%s%llu %s",
+					len ? ", " : "", (unsigned long long)n[i],
+					i == 3 && st->first_error ?
+						strerror(-st->first_error) :
+						what[i]);
 	}
-	return 0;
+	die_msg("%s: %llu page%s (%s) could not move: %s", cmd,
+		(unsigned long long)st->failed, st->failed == 1 ? "" : "s",
+		human_size(st->failed * st->page_size, a, sizeof(a)), why);
 }
 
 int cmd_move(int argc, char **argv)
 {
 	const char *pid_text = NULL, *to_text = NULL, *from_text = NULL;
+	const char *scheme_opt = NULL, *threads_text = NULL;
 	struct mbmask to = { 0 }, from = { 0 };
 	struct progress p = { 0 };
 	struct residency r = { 0 };
 	struct sigaction sa = { 0 };
-	char comm[32], a[16], b[16], c[16], *tl = NULL;
-	int *targets = NULL, ntargets = 0, ret;
+	struct mem_move_opts o = MEM_MOVE_OPTS_INIT;
+	struct mem_move_stats st = MEM_MOVE_STATS_INIT;
+	unsigned long behavior = MEMBIND_HARD;
+	char comm[32], a[16], b[16], *tl = NULL;
+	int ret, ntargets = 0;
 	bool summary = isatty(STDOUT_FILENO);
 	pid_t pid;
 
@@ -201,6 +214,41 @@ int cmd_move(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			*dst = v;
+		} else if (!strcmp(arg, "--spread") || !strcmp(arg, "--weighted") ||
+			   opt_is(arg, "--stripe")) {
+			const char *name = opt_is(arg, "--stripe") ? "--stripe" : arg;
+
+			if (scheme_opt) {
+				die_msg("move: %s and %s: one scheme only",
+					scheme_opt, name);
+				return EXIT_USAGE;
+			}
+			scheme_opt = name;
+			if (!strcmp(name, "--spread")) {
+				behavior = MEMBIND_ROUND_ROBIN;
+			} else if (!strcmp(name, "--weighted")) {
+				behavior = MEMBIND_WEIGHTED;
+			} else {
+				const char *v = opt_value("move", argc, argv, &i,
+							  "--stripe", "a SIZE");
+				unsigned int order;
+
+				if (!v)
+					return EXIT_USAGE;
+				order = stripe_order(v);
+				if (!order) {
+					die_msg("move: --stripe '%s': a power of two from 4K to 1G (4096, 64K, 2M, 1G)",
+						v);
+					return EXIT_USAGE;
+				}
+				behavior = MEMBIND_STRIPE |
+					   MEMBIND_STRIPE_SIZE(order);
+			}
+		} else if (opt_is(arg, "--threads")) {
+			threads_text = opt_value("move", argc, argv, &i,
+						 "--threads", "a number");
+			if (!threads_text)
+				return EXIT_USAGE;
 		} else if (arg[0] == '-' && arg[1] &&
 			   !(arg[1] >= '0' && arg[1] <= '9')) {
 			die_msg("move: unknown option '%s' (try 'membind move --help')",
@@ -222,6 +270,18 @@ int cmd_move(int argc, char **argv)
 		die_msg("move: --to LIST is required");
 		return EXIT_USAGE;
 	}
+	if (threads_text) {
+		char *e;
+		unsigned long n = strtoul(threads_text, &e, 10);
+
+		if (*e || e == threads_text || n < 1 || n > 64 ||
+		    threads_text[0] == '-') {
+			die_msg("move: --threads '%s': a number from 1 to 64",
+				threads_text);
+			return EXIT_USAGE;
+		}
+		o.threads = (unsigned int)n;
+	}
 	ret = list_arg("move", "--to", to_text, true, true, &to);
 	if (ret)
 		return ret;
@@ -233,17 +293,17 @@ int cmd_move(int argc, char **argv)
 	if (ret)
 		goto out;
 
-	/* Pages already on a target memblk stay where they are. */
-	for (unsigned int i = 0; i < MEMBIND_MASK_LONGS(from.len); i++)
-		from.mask[i] &= ~to.mask[i];
-	targets = calloc(to.len, sizeof(int));
-	if (!targets) {
-		ret = EXIT_RUNTIME;
-		goto out;
+	/* By default, pages already on a target memblk stay where they are;
+	 * a scheme places every page (of --from, if given). */
+	if (!scheme_opt)
+		for (unsigned int i = 0; i < MEMBIND_MASK_LONGS(from.len); i++)
+			from.mask[i] &= ~to.mask[i];
+	for (unsigned int m = 0; m < to.len; m++)
+		ntargets += bit(&to, (int)m);
+	if (!scheme_opt || from_text) {
+		o.from = from.mask;
+		o.from_len = from.len;
 	}
-	for (int m = 0; (unsigned)m < to.len; m++)
-		if (bit(&to, m))
-			targets[ntargets++] = m;
 
 	ret = residency_read(pid, &r);
 	if (ret < 0) {
@@ -260,57 +320,43 @@ int cmd_move(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	p.bar = isatty(STDERR_FILENO);
 	p.t0 = now();
-	for (size_t i = 0; i < r.nvmas && !stop && p.total; i++) {
-		const struct vma *v = &r.vmas[i];
-		bool some = false;
-
-		for (int m = 0; m < r.nmemblks; m++)
-			some |= bit(&from, m) && v->pages[m];
-		if (!some || v->end <= v->start)
-			continue;
-		ret = move_vma(pid, v, &from, targets, ntargets, &p);
-		if (ret < 0)
-			break;
-	}
+	o.progress = on_progress;
+	o.arg = &p;
+	ret = p.total ? mem_move(pid, NULL, 0, to.len, to.mask, behavior, &o,
+				 &st) :
+			0;
 	if (p.done > p.total)
 		p.total = p.done;
-	if (!stop && ret >= 0)
+	if (ret >= 0)
 		p.done = p.total; /* pages freed meanwhile: nothing left */
 	draw(&p, true);
+	if (ret == -ECANCELED)
+		ret = 0, stop = 1;
 	if (ret < 0) {
-		ret = report_bind_error("move", pid, ret, 0, NULL);
+		ret = report_bind_error("move", pid, ret, behavior, &to);
 		goto out;
 	}
 	tl = mbmask_text(&to);
 	proc_comm(pid, comm, sizeof(comm));
 	if (summary) {
 		double el = now() - p.t0;
+		uint64_t moved = st.moved * st.page_size;
 
-		printf("%s%s moved to memblk%s %s of process %d (%s) in %.1fs (%s/s)",
+		printf("%s%s moved to memblk%s %s of process %d (%s) in %.1fs (%s/s, %u thread%s)",
 		       stop ? "interrupted: " : "",
-		       human_size(p.moved, a, sizeof(a)),
+		       human_size(moved, a, sizeof(a)),
 		       ntargets == 1 ? "" : "s", tl ? tl : "?", (int)pid, comm,
-		       el, human_size(el > 0 ? (uint64_t)((double)p.moved / el) : 0,
-				      b, sizeof(b)));
-		if (p.failed_pages)
-			printf("; %llu page%s (%s) stayed: %s",
-			       (unsigned long long)p.failed_pages,
-			       p.failed_pages == 1 ? "" : "s",
-			       human_size(p.failed, c, sizeof(c)),
-			       p.first_err == -EACCES ?
-				       "shared with other processes" :
-			       p.first_err == -EBUSY ? "busy" :
-			       p.first_err == -ENOMEM ? "target memblk full" :
-			       p.first_err ? strerror(-p.first_err) :
-						"still elsewhere");
+		       el, human_size(el > 0 ? (uint64_t)((double)moved / el) : 0,
+				      b, sizeof(b)),
+		       st.threads, st.threads == 1 ? "" : "s");
 		if (stop)
 			printf("; the rest stays where it was");
 		putchar('\n');
 	}
+	move_report_stayed("move", &st);
 	ret = stop ? EXIT_INTERRUPTED : 0;
 out:
 	free(tl);
-	free(targets);
 	residency_free(&r);
 	mbmask_free(&to);
 	mbmask_free(&from);

@@ -79,6 +79,11 @@ void proc_comm(pid_t pid, char *buf, size_t size);
 int report_bind_error(const char *cmd, pid_t pid, int err,
 		      unsigned long behavior, const struct mbmask *m);
 
+/* Pages a move left where they were (mem_move()'s stats), counted by
+ * reason on stderr; nothing if none (move.c). */
+struct mem_move_stats;
+void move_report_stayed(const char *cmd, const struct mem_move_stats *st);
+
 /* ---- residency (numa.c) ---- */
 
 enum map_kind { MAP_HEAP, MAP_STACK, MAP_ANON, MAP_FILE, MAP_HUGE, MAP_KINDS };

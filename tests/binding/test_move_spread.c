@@ -466,11 +466,12 @@ static void test_shared(void)
 	munmap(p, len);
 }
 
+/* Stop once something moved (the first batch may hold only pages that
+ * are in place). */
 static int stop_at_first(void *arg, const struct mem_move_stats *s)
 {
 	(*(int *)arg)++;
-	(void)s;
-	return 1;
+	return s->moved > 0;
 }
 
 static void test_interrupt(void)
@@ -486,11 +487,11 @@ static void test_interrupt(void)
 	o.progress = stop_at_first;
 	o.arg = &calls;
 	ret = mem_move(0, p, LEN, BT_MAX, &mask, MEMBIND_ROUND_ROBIN, &o, &s);
-	printf("stopped at the first batch: returned %ld, %d progress calls, "
+	printf("stopped after the first batch that moved: returned %ld, %d progress calls, "
 	       "moved %llu of %lu pages\n",
 	       ret, calls, (unsigned long long)s.moved, NPAGES);
 	CHECK_EQ(ret, -ECANCELED);
-	CHECK_EQ(calls, 1);
+	CHECK(calls >= 1 && calls <= 2);
 	CHECK(s.moved > 0 && s.moved < NPAGES / 2);
 	query(0, p, LEN, st);
 	for (size_t i = 0; i < NPAGES; i++)

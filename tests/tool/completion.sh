@@ -37,7 +37,8 @@ expect 'membind get 1 --' --json
 expect 'membind set 1 --' --hard --move
 expect 'membind where 1 --' --maps --json
 expect 'membind move 1 --to ' 0 all
-expect 'membind move 1 --to 0 --' --from
+expect 'membind move 1 --to 0 --' --from --spread --weighted --stripe --threads
+expect 'membind move 1 --to 0 --stripe ' 2M
 expect 'membind show --' --json --svg
 expect 'membind where 1 --' --svg
 # after --svg, a FILE

@@ -220,6 +220,67 @@ else
 	echo "$old_thp" >"$thp/enabled"
 fi
 
+echo "== set --move spreads again: the spread of a fresh run"
+# shares PID: each memblk's percentage of PID's resident bytes (where --json)
+shares() {
+	$M where "$1" --json | tr '{' '\n' |
+		sed -n 's/^"memblk":\([0-9]*\),"node":[0-9]*,"bytes":\([0-9]*\).*/\1 \2/p' |
+		awk -v n="$n" '{ b[$1] = $2; t += $2 }
+			END { for (m = 0; m < n; m++) printf "%.1f ", t ? 100 * b[m] / t : 0 }'
+}
+# near WHAT "SHARES" "WANT": every memblk within 5 points of its share
+near() {
+	if echo "$2|$3" | awk -F'|' '{ k = split($1, a, " "); split($2, w, " ")
+		for (i = 1; i <= k; i++) if (a[i] - w[i] > 5 || w[i] - a[i] > 5) exit 1 }'; then
+		ok "$1: $2(want $3)"
+	else
+		bad "$1: $2(want $3)"
+	fi
+}
+even=$(awk -v n="$n" 'BEGIN { for (m = 0; m < n; m++) printf "%.1f ", 100 / n }')
+# spread_check WHAT SETOPT RUNOPT WANT: a memhog on $home moved by
+# "set SETOPT --move" (or "move --to all SETOPT"), against one run under RUNOPT
+spread_check() {
+	what=$1 setopt=$2 runopt=$3 want=$4
+	if start $M run --hard "$home" -- "$H" $MB; then
+		echo "before: $(shares "$P")"
+		case $setopt in
+		--spread* | --weighted* | --stripe*)
+			$M move "$P" --to all $setopt >/tmp/mv.out 2>&1 ;;
+		*)
+			$M set "$P" $setopt all --move >/tmp/mv.out 2>&1 ;;
+		esac
+		rc=$?
+		[ $rc = 0 ] || bad "$what: rc $rc: $(cat /tmp/mv.out)"
+		near "$what: moved" "$(shares "$P")" "$want"
+		stop
+	fi
+	if [ -n "$runopt" ] && start $M run $runopt all -- "$H" $MB; then
+		near "$what: fresh run" "$(shares "$P")" "$want"
+		stop
+	fi
+}
+spread_check "set --round-robin all --move" --round-robin --round-robin "$even"
+spread_check "move --to all --spread --threads 2" "--spread --threads 2" "" "$even"
+spread_check "move --to all --stripe 1M" "--stripe 1M" "" "$even"
+wdir=/sys/kernel/mm/mempolicy/weighted_interleave
+if [ "$K" != 6.1 ] && [ -w "$wdir/node0" ]; then
+	# memblk 0 weighs 3, the others 1
+	saved=""
+	for f in "$wdir"/node*; do saved="$saved $f=$(cat "$f")"; done
+	for f in "$wdir"/node*; do echo 1 >"$f"; done
+	n0=$($M show --json | sed 's/.*"id":0,"node":\([0-9]*\).*/\1/')
+	echo 3 >"$wdir/node$n0"
+	wwant=$(awk -v n="$n" 'BEGIN { for (m = 0; m < n; m++) printf "%.1f ", 100 * (m ? 1 : 3) / (n + 2) }')
+	spread_check "set --weighted all --move (3:1)" --weighted --weighted "$wwant"
+	for kv in $saved; do echo "${kv#*=}" >"${kv%%=*}"; done
+else
+	echo "weighted: skipped (Linux $K has no weighted interleave)"
+fi
+expect_rc 2 "--stripe '3M': a power of two" $M move 1 --to all --stripe 3M
+expect_rc 2 "one scheme only" $M move 1 --to all --spread --weighted
+expect_rc 2 "--threads '0'" $M move 1 --to all --threads 0
+
 echo "== mixed threads"
 if start $M run --hard 0 -- "$H" 4 "$last"; then
 	$M get "$P"
