@@ -238,18 +238,18 @@ near() {
 	fi
 }
 even=$(awk -v n="$n" 'BEGIN { for (m = 0; m < n; m++) printf "%.1f ", 100 / n }')
-# spread_check WHAT SETOPT RUNOPT WANT: a memhog on $home moved by
-# "set SETOPT --move" (or "move --to all SETOPT"), against one run under RUNOPT
+# spread_check WHAT set|move OPTS RUNOPT WANT: a memhog on $home moved by
+# "set PID OPTS all --move" or "move PID --to all OPTS", against one run
+# under RUNOPT (none if empty)
 spread_check() {
-	what=$1 setopt=$2 runopt=$3 want=$4
+	what=$1 how=$2 setopt=$3 runopt=$4 want=$5
 	if start $M run --hard "$home" -- "$H" $MB; then
 		echo "before: $(shares "$P")"
-		case $setopt in
-		--spread* | --weighted* | --stripe*)
-			$M move "$P" --to all $setopt >/tmp/mv.out 2>&1 ;;
-		*)
-			$M set "$P" $setopt all --move >/tmp/mv.out 2>&1 ;;
-		esac
+		if [ "$how" = move ]; then
+			$M move "$P" --to all $setopt >/tmp/mv.out 2>&1
+		else
+			$M set "$P" $setopt all --move >/tmp/mv.out 2>&1
+		fi
 		rc=$?
 		[ $rc = 0 ] || bad "$what: rc $rc: $(cat /tmp/mv.out)"
 		near "$what: moved" "$(shares "$P")" "$want"
@@ -260,9 +260,9 @@ spread_check() {
 		stop
 	fi
 }
-spread_check "set --round-robin all --move" --round-robin --round-robin "$even"
-spread_check "move --to all --spread --threads 2" "--spread --threads 2" "" "$even"
-spread_check "move --to all --stripe 1M" "--stripe 1M" "" "$even"
+spread_check "set --round-robin all --move" set --round-robin --round-robin "$even"
+spread_check "move --to all --spread --threads 2" move "--spread --threads 2" "" "$even"
+spread_check "move --to all --stripe 1M" move "--stripe 1M" "" "$even"
 wdir=/sys/kernel/mm/mempolicy/weighted_interleave
 if [ "$K" != 6.1 ] && [ -w "$wdir/node0" ]; then
 	# memblk 0 weighs 3, the others 1
@@ -272,7 +272,8 @@ if [ "$K" != 6.1 ] && [ -w "$wdir/node0" ]; then
 	n0=$($M show --json | sed 's/.*"id":0,"node":\([0-9]*\).*/\1/')
 	echo 3 >"$wdir/node$n0"
 	wwant=$(awk -v n="$n" 'BEGIN { for (m = 0; m < n; m++) printf "%.1f ", 100 * (m ? 1 : 3) / (n + 2) }')
-	spread_check "set --weighted all --move (3:1)" --weighted --weighted "$wwant"
+	spread_check "set --weighted all --move (3:1)" set --weighted --weighted "$wwant"
+	spread_check "move --to all --weighted (3:1)" move --weighted "" "$wwant"
 	for kv in $saved; do echo "${kv#*=}" >"${kv%%=*}"; done
 else
 	echo "weighted: skipped (Linux $K has no weighted interleave)"
