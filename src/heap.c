@@ -91,6 +91,7 @@ struct slab {
 struct chunk {
 	uint64_t magic;
 	struct arena *arena;
+	unsigned int memblk; /* the arena's, read by memblk_free() */
 	struct chunk *next_free; /* arena's chunks with free slabs */
 	uint32_t free_mask;      /* slabs free in the arena */
 	bool listed;
@@ -100,8 +101,10 @@ struct chunk {
 /* The chunk header, with all the slab descriptors, lives in slab 0. */
 _Static_assert(sizeof(struct chunk) <= SLAB_SIZE, "chunk header in slab 0");
 
+/* Per size class, so that an allocation or a free adds 1 to one counter
+ * (the bytes are the counts times the class sizes). */
 struct counters {
-	uint64_t alloc_bytes, free_bytes, allocs, frees;
+	uint64_t allocs[NCLASSES], frees[NCLASSES];
 };
 
 struct arena {
@@ -407,8 +410,9 @@ static struct chunk *chunk_new(struct arena *a, int *err)
 		*err = ret;
 		return NULL;
 	}
-	c->magic = CHUNK_MAGIC;
 	c->arena = a;
+	c->memblk = (unsigned int)a->memblk;
+	__atomic_store_n(&c->magic, CHUNK_MAGIC, __ATOMIC_RELEASE);
 	c->free_mask = ALL_SLABS;
 	c->listed = true;
 	c->next_free = a->free_chunks;
@@ -595,9 +599,10 @@ static struct tcache *tcache_get(int memblk, int *err)
 	return tc;
 }
 
-static inline void stat_add(uint64_t *c, uint64_t v)
+/* A counter of tc's, written by its owner alone, read by others. */
+static inline void stat_inc(uint64_t *c)
 {
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v,
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1,
 			 __ATOMIC_RELAXED);
 }
 
@@ -699,8 +704,7 @@ static inline void *slab_pop(struct tcache *tc, struct slab *s)
 	s->free = *(void **)p;
 	s->used++;
 	live_set(s, p);
-	stat_add(&tc->st.alloc_bytes, s->size);
-	stat_add(&tc->st.allocs, 1);
+	stat_inc(&tc->st.allocs[s->cls]);
 	return p;
 }
 
@@ -951,61 +955,25 @@ static bool small_object(struct chunk *c, void *p)
 		       __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
 }
 
-/* Free a small object p of chunk c: 0 or -EINVAL. */
-static int free_small(struct chunk *c, void *p)
+/* Is p the start of a live object of slab s (handed out, not freed by its
+ * owner)?  Live bits are set at object starts only, so a pointer into an
+ * object, past what the slab carved, into a free slab or into a chunk not
+ * yet ready (its descriptors are zero) finds its bit clear: no division by
+ * the object size.  Read by any thread; written by the owner alone. */
+static inline bool live_start(const struct slab *s, const void *p)
 {
-	struct slab *s = slab_of(c, p);
-	struct tcache *owner, *me;
-	struct arena *a = c->arena;
-	struct tls *t;
-	int err = 0;
+	return !((uintptr_t)p & ((1UL << SLOT_SHIFT) - 1)) &&
+	       (__atomic_load_n(&s->live[slot_word(p)], __ATOMIC_RELAXED) &
+		slot_bit(p));
+}
 
-	if (!small_object(c, p))
-		return -EINVAL;
-	t = tls;
-	me = t && (unsigned int)a->memblk < t->n ? t->tc[a->memblk] : NULL;
-	if (!me) {
-		me = tcache_get(a->memblk, &err);
-		if (!me)
-			return err;
-	}
-	owner = __atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
-	if (owner != me) {
-		/* Home to its slab: the owner (or an adopter) takes it. */
-		void *head;
-
-		/* Not handed out, or freed by another thread already and
-		 * not yet collected: a second free.  (Two threads freeing
-		 * the same object at the same moment as its owner collects
-		 * it may go unnoticed; a sequence of frees never does.) */
-		if (!(__atomic_load_n(&s->live[slot_word(p)],
-				      __ATOMIC_RELAXED) & slot_bit(p)) ||
-		    (__atomic_fetch_or(&s->remote[slot_word(p)], slot_bit(p),
-				       __ATOMIC_RELAXED) & slot_bit(p)))
-			return -EINVAL;
-		stat_add(&me->st.free_bytes, s->size);
-		stat_add(&me->st.frees, 1);
-		head = __atomic_load_n(&s->thread_free, __ATOMIC_RELAXED);
-		do {
-			*(void **)p = head;
-		} while (!__atomic_compare_exchange_n(&s->thread_free, &head, p,
-						      true, __ATOMIC_RELEASE,
-						      __ATOMIC_RELAXED));
-		return 0;
-	}
-	if (!(__atomic_load_n(&s->live[slot_word(p)], __ATOMIC_RELAXED) &
-	      slot_bit(p)) ||
-	    (__atomic_load_n(&s->remote[slot_word(p)], __ATOMIC_RELAXED) &
-	     slot_bit(p)))
-		return -EINVAL; /* freed already */
-	live_clear(s, p);
-	stat_add(&me->st.free_bytes, s->size);
-	stat_add(&me->st.frees, 1);
-	*(void **)p = s->local_free;
-	s->local_free = p;
-	if (--s->used == 0 && me->active[s->cls] != s) {
-		/* Empty and not the slab allocations come from: back to
-		 * the arena. */
+/* After the owner freed an object of s: s is empty (and not the slab
+ * allocations come from: back to the arena) or was full (back on the
+ * active list). */
+static int __attribute__((noinline))
+free_settle(struct tcache *me, struct arena *a, struct slab *s)
+{
+	if (s->used == 0 && me->active[s->cls] != s) {
 		tc_enter(me);
 		list_remove(s->full ? &me->fulls[s->cls] :
 				      &me->active[s->cls], s);
@@ -1021,7 +989,68 @@ static int free_small(struct chunk *c, void *p)
 	return 0;
 }
 
-static int free_large(void *p)
+/* The owner frees p, a live object of its slab s: no lock, no atomic
+ * read-modify-write.  An object another thread freed and the owner has not
+ * collected yet has its remote bit set: a second free, refused. */
+static inline int free_own(struct tcache *me, struct slab *s, void *p)
+{
+	if (__atomic_load_n(&s->remote[slot_word(p)], __ATOMIC_RELAXED) &
+	    slot_bit(p))
+		return -EINVAL; /* freed already */
+	live_clear(s, p);
+	stat_inc(&me->st.frees[s->cls]);
+	*(void **)p = s->local_free;
+	s->local_free = p;
+	if (unlikely(--s->used == 0 || s->full))
+		return free_settle(me, me->arena, s);
+	return 0;
+}
+
+/* Free a small object p of chunk c: 0 or -EINVAL. */
+static int __attribute__((noinline)) free_small(struct chunk *c, void *p)
+{
+	struct slab *s = slab_of(c, p);
+	struct tcache *owner, *me;
+	struct arena *a;
+	struct tls *t;
+	int err = 0;
+
+	if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != CHUNK_MAGIC ||
+	    !live_start(s, p))
+		return -EINVAL; /* not handed out, or freed by its owner */
+	a = c->arena;
+	t = tls;
+	me = t && (unsigned int)a->memblk < t->n ? t->tc[a->memblk] : NULL;
+	if (!me) {
+		me = tcache_get(a->memblk, &err);
+		if (!me)
+			return err;
+	}
+	owner = __atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
+	if (owner != me) {
+		/* Home to its slab: the owner (or an adopter) takes it. */
+		void *head;
+
+		/* Freed by another thread already and not yet collected: a
+		 * second free.  (Two threads freeing the same object at the
+		 * same moment as its owner collects it may go unnoticed; a
+		 * sequence of frees never does.) */
+		if (__atomic_fetch_or(&s->remote[slot_word(p)], slot_bit(p),
+				      __ATOMIC_RELAXED) & slot_bit(p))
+			return -EINVAL;
+		stat_inc(&me->st.frees[s->cls]);
+		head = __atomic_load_n(&s->thread_free, __ATOMIC_RELAXED);
+		do {
+			*(void **)p = head;
+		} while (!__atomic_compare_exchange_n(&s->thread_free, &head, p,
+						      true, __ATOMIC_RELEASE,
+						      __ATOMIC_RELAXED));
+		return 0;
+	}
+	return free_own(me, s, p);
+}
+
+static int __attribute__((noinline)) free_large(void *p)
 {
 	unsigned long tag;
 	size_t usable;
@@ -1048,11 +1077,25 @@ static int free_large(void *p)
 MB_EXPORT int memblk_free(void *p)
 {
 	struct chunk *c = chunk_of(p);
+	struct tls *t = tls;
 
+	if (likely(chunkmap_test((uintptr_t)c))) {
+		/* The fast path: the calling thread owns p's slab, p is a
+		 * live object of it.  A slab of a chunk not ready yet has no
+		 * owner; the chunk's memblk is read only once the owner says
+		 * the slab is in use.  Anything else, a second free
+		 * included, goes through free_small(), which sees it again. */
+		struct slab *s = slab_of(c, p);
+		struct tcache *owner = __atomic_load_n(&s->owner,
+						       __ATOMIC_ACQUIRE);
+
+		if (likely(owner && t && c->memblk < t->n &&
+			   t->tc[c->memblk] == owner && live_start(s, p)))
+			return free_own(owner, s, p);
+		return free_small(c, p);
+	}
 	if (!p)
 		return 0;
-	if (chunkmap_test((uintptr_t)c))
-		return free_small(c, p);
 	return free_large(p);
 }
 
@@ -1140,10 +1183,12 @@ MB_EXPORT int memblk_heap_configure(int memblk,
 
 static void counters_add(struct counters *sum, const struct counters *c)
 {
-	sum->alloc_bytes += __atomic_load_n(&c->alloc_bytes, __ATOMIC_RELAXED);
-	sum->free_bytes += __atomic_load_n(&c->free_bytes, __ATOMIC_RELAXED);
-	sum->allocs += __atomic_load_n(&c->allocs, __ATOMIC_RELAXED);
-	sum->frees += __atomic_load_n(&c->frees, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < NCLASSES; i++) {
+		sum->allocs[i] += __atomic_load_n(&c->allocs[i],
+						  __ATOMIC_RELAXED);
+		sum->frees[i] += __atomic_load_n(&c->frees[i],
+						 __ATOMIC_RELAXED);
+	}
 }
 
 MB_EXPORT int memblk_heap_stats(int memblk, struct memblk_heap_stats *st)
@@ -1151,7 +1196,8 @@ MB_EXPORT int memblk_heap_stats(int memblk, struct memblk_heap_stats *st)
 	struct memblk_heap_stats out = MEMBLK_HEAP_STATS_INIT;
 	struct counters sum = {0};
 	struct arena *a;
-	uint64_t large, cached;
+	uint64_t large, cached, allocs = 0, frees = 0, alloc_bytes = 0;
+	uint64_t free_bytes = 0;
 	size_t sz;
 	int err = 0;
 
@@ -1169,16 +1215,22 @@ MB_EXPORT int memblk_heap_stats(int memblk, struct memblk_heap_stats *st)
 	cached = a->cached_bytes;
 	pthread_mutex_unlock(&a->lock);
 	large = __atomic_load_n(&a->large_bytes, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < NCLASSES; i++) {
+		allocs += sum.allocs[i];
+		frees += sum.frees[i];
+		alloc_bytes += sum.allocs[i] * class_size[i];
+		free_bytes += sum.frees[i] * class_size[i];
+	}
 	/* Counters of other threads are read while they run: clamp what
 	 * a moment's skew could make negative. */
-	out.live_bytes = sum.alloc_bytes > sum.free_bytes ?
-				 sum.alloc_bytes - sum.free_bytes : 0;
-	out.live_objects = sum.allocs > sum.frees ? sum.allocs - sum.frees : 0;
+	out.live_bytes = alloc_bytes > free_bytes ? alloc_bytes - free_bytes :
+						    0;
+	out.live_objects = allocs > frees ? allocs - frees : 0;
 	out.large_objects = __atomic_load_n(&a->large_objects,
 					    __ATOMIC_RELAXED);
-	out.mallocs = sum.allocs +
+	out.mallocs = allocs +
 		      __atomic_load_n(&a->large_allocs, __ATOMIC_RELAXED);
-	out.frees = sum.frees +
+	out.frees = frees +
 		    __atomic_load_n(&a->large_frees, __ATOMIC_RELAXED);
 	out.live_bytes += large;
 	out.live_objects += out.large_objects;
