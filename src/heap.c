@@ -138,8 +138,19 @@ struct tcache {
 
 struct tls {
 	unsigned int n;
+	/* The chunk this thread last freed into, known to be a chunk while
+	 * chunk_unmaps is still hint_gen, and this thread's cache of its
+	 * memblk then (NULL if none): memblk_free() skips the chunk map and
+	 * the look-up of its cache for it. */
+	uintptr_t hint;
+	uint64_t hint_gen;
+	struct tcache *hint_tc;
 	struct tcache *tc[];
 };
+
+/* Chunks unmapped so far: bumped before each munmap() of a chunk, so that
+ * no thread takes the address for a chunk any longer. */
+static uint64_t chunk_unmaps;
 
 /* ---- size classes: 16-byte steps to 128, then 4 per doubling ---- */
 static uint32_t class_size[NCLASSES];
@@ -404,6 +415,7 @@ static struct chunk *chunk_new(struct arena *a, int *err)
 					mask, a->behavior);
 	if (ret) {
 		chunkmap_set(lo, false);
+		__atomic_fetch_add(&chunk_unmaps, 1, __ATOMIC_SEQ_CST);
 		munmap(c, CHUNK_SIZE);
 		a->failed_at = now_ns();
 		a->failed_err = ret;
@@ -508,6 +520,7 @@ static void slab_return(struct arena *a, struct slab *s)
 	if (unmap) {
 		chunkmap_set((uintptr_t)c, false);
 		c->magic = 0;
+		__atomic_fetch_add(&chunk_unmaps, 1, __ATOMIC_SEQ_CST);
 		munmap(c, CHUNK_SIZE);
 	}
 }
@@ -579,6 +592,8 @@ static struct tcache *tcache_get(int memblk, int *err)
 			return NULL;
 		}
 		memset(&nt->tc[old], 0, (n - old) * sizeof(nt->tc[0]));
+		if (!t)
+			nt->hint = UINTPTR_MAX; /* no chunk */
 		nt->n = n;
 		tls = t = nt;
 		pthread_setspecific(tls_key, t);
@@ -1074,23 +1089,49 @@ static int __attribute__((noinline)) free_large(void *p)
 	return 0;
 }
 
+/* Remember c, a chunk, for t's next frees. */
+static void hint_set(struct tls *t, struct chunk *c, uint64_t gen)
+{
+	unsigned int m = c->memblk;
+
+	t->hint = (uintptr_t)c;
+	t->hint_gen = gen;
+	t->hint_tc = m < t->n ? t->tc[m] : NULL;
+}
+
 MB_EXPORT int memblk_free(void *p)
 {
 	struct chunk *c = chunk_of(p);
 	struct tls *t = tls;
+	struct slab *s;
+	uint64_t gen;
 
-	if (likely(chunkmap_test((uintptr_t)c))) {
-		/* The fast path: the calling thread owns p's slab, p is a
-		 * live object of it.  A slab of a chunk not ready yet has no
-		 * owner; the chunk's memblk is read only once the owner says
-		 * the slab is in use.  Anything else, a second free
-		 * included, goes through free_small(), which sees it again. */
-		struct slab *s = slab_of(c, p);
-		struct tcache *owner = __atomic_load_n(&s->owner,
-						       __ATOMIC_ACQUIRE);
+	/* The fast path: p's chunk is the one this thread freed into last,
+	 * the calling thread owns p's slab, and p is a live object of it.
+	 * Anything else, a second free included, goes through free_small(),
+	 * which looks again. */
+	if (likely(t && (uintptr_t)c == t->hint &&
+		   t->hint_gen == __atomic_load_n(&chunk_unmaps,
+						  __ATOMIC_ACQUIRE))) {
+		s = slab_of(c, p);
+		if (likely(__atomic_load_n(&s->owner, __ATOMIC_ACQUIRE) ==
+				   t->hint_tc &&
+			   t->hint_tc && live_start(s, p)))
+			return free_own(t->hint_tc, s, p);
+		return free_small(c, p);
+	}
+	gen = __atomic_load_n(&chunk_unmaps, __ATOMIC_ACQUIRE);
+	if (chunkmap_test((uintptr_t)c)) {
+		struct tcache *owner;
 
-		if (likely(owner && t && c->memblk < t->n &&
-			   t->tc[c->memblk] == owner && live_start(s, p)))
+		/* Only a ready chunk is remembered (its memblk is set). */
+		if (t && __atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) ==
+				 CHUNK_MAGIC)
+			hint_set(t, c, gen);
+		s = slab_of(c, p);
+		owner = __atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
+		if (owner && t && c->memblk < t->n &&
+		    t->tc[c->memblk] == owner && live_start(s, p))
 			return free_own(owner, s, p);
 		return free_small(c, p);
 	}
