@@ -12,8 +12,9 @@
  *
  *  - the owner allocates from slab->free and frees into slab->local_free
  *    without a lock or an atomic instruction;
- *  - any other thread pushes the object on slab->thread_free, a lock-free
- *    list that only the owner empties (the object goes home to its slab);
+ *  - any other thread sets the object's bit in slab->remote (one atomic
+ *    OR, which also catches a second free) and raises remote_pending;
+ *    only the owner takes those objects back (they go home to their slab);
  *  - a thread that exits abandons its slabs to the arena, where another
  *    thread adopts them when it needs a slab of that class.
  *
@@ -67,7 +68,8 @@ struct tcache;
 struct slab {
 	void *free;       /* owner: objects to hand out */
 	void *local_free; /* owner: objects it freed */
-	void *thread_free; /* others push, the owner takes all (atomic) */
+	int remote_pending; /* atomic: others set bits in remote since the
+			     * owner last looked */
 	struct tcache *owner; /* NULL: free in the arena or abandoned */
 	struct slab *prev, *next; /* owner's lists; arena's abandoned list */
 	char *start;
@@ -652,27 +654,42 @@ static inline void live_clear(struct slab *s, const void *p)
 			 __ATOMIC_RELAXED);
 }
 
-/* Take the objects other threads freed into s; returns how many. */
+/* Take the objects other threads freed into s; returns how many.  Per
+ * word of remote bits: the live bits go first, then the remote ones, so
+ * that a second free at any moment finds one of the two set. */
 static uint32_t slab_collect(struct slab *s)
 {
-	void *list, *last;
-	uint32_t n = 1;
+	void *list = s->free;
+	uint32_t n = 0, words;
 
-	if (!__atomic_load_n(&s->thread_free, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&s->remote_pending, __ATOMIC_RELAXED) ||
+	    !__atomic_exchange_n(&s->remote_pending, 0, __ATOMIC_SEQ_CST))
 		return 0;
-	list = __atomic_exchange_n(&s->thread_free, NULL, __ATOMIC_ACQUIRE);
-	if (!list)
-		return 0;
-	for (last = list;; last = *(void **)last) {
-		/* free from now on: neither live nor waiting here */
-		live_clear(s, last);
-		__atomic_fetch_and(&s->remote[slot_word(last)],
-				   ~slot_bit(last), __ATOMIC_RELAXED);
-		if (!*(void **)last)
-			break;
-		n++;
+	/* the words that cover the objects carved so far */
+	words = s->carved ? (uint32_t)((((size_t)s->carved * s->size - 1) >>
+					 SLOT_SHIFT) / MB_BPL) + 1 : 0;
+	for (uint32_t w = 0; w < words; w++) {
+		unsigned long r = __atomic_load_n(&s->remote[w],
+						  __ATOMIC_ACQUIRE);
+
+		if (!r)
+			continue;
+		__atomic_store_n(&s->live[w],
+				 __atomic_load_n(&s->live[w], __ATOMIC_RELAXED) &
+					 ~r,
+				 __ATOMIC_RELAXED);
+		__atomic_fetch_and(&s->remote[w], ~r, __ATOMIC_RELEASE);
+		while (r) {
+			char *p = s->start + (((size_t)w * MB_BPL +
+					       (size_t)__builtin_ctzl(r))
+					      << SLOT_SHIFT);
+
+			r &= r - 1;
+			*(void **)p = list;
+			list = p;
+			n++;
+		}
 	}
-	*(void **)last = s->free;
 	s->free = list;
 	s->used -= n;
 	return n;
@@ -1021,6 +1038,25 @@ static inline int free_own(struct tcache *me, struct slab *s, void *p)
 	return 0;
 }
 
+/* Another thread's live object p of slab s goes home: its remote bit set
+ * (already set: a second free, refused), the owner (or an adopter, if it
+ * is abandoned) told.  (Two threads freeing the same object at the moment
+ * its owner collects it may go unnoticed; a sequence of frees never
+ * does.) */
+static int free_remote(struct tcache *me, struct slab *s, void *p)
+{
+	if (__atomic_fetch_or(&s->remote[slot_word(p)], slot_bit(p),
+			      __ATOMIC_SEQ_CST) & slot_bit(p))
+		return -EINVAL;
+	stat_inc(&me->st.frees[s->cls]);
+	/* After the bit: an owner that clears remote_pending before this
+	 * store sees it raised again; one that clears it after sees the
+	 * bit. */
+	if (!__atomic_load_n(&s->remote_pending, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&s->remote_pending, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 /* Free a small object p of chunk c: 0 or -EINVAL. */
 static int __attribute__((noinline)) free_small(struct chunk *c, void *p)
 {
@@ -1042,26 +1078,8 @@ static int __attribute__((noinline)) free_small(struct chunk *c, void *p)
 			return err;
 	}
 	owner = __atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
-	if (owner != me) {
-		/* Home to its slab: the owner (or an adopter) takes it. */
-		void *head;
-
-		/* Freed by another thread already and not yet collected: a
-		 * second free.  (Two threads freeing the same object at the
-		 * same moment as its owner collects it may go unnoticed; a
-		 * sequence of frees never does.) */
-		if (__atomic_fetch_or(&s->remote[slot_word(p)], slot_bit(p),
-				      __ATOMIC_RELAXED) & slot_bit(p))
-			return -EINVAL;
-		stat_inc(&me->st.frees[s->cls]);
-		head = __atomic_load_n(&s->thread_free, __ATOMIC_RELAXED);
-		do {
-			*(void **)p = head;
-		} while (!__atomic_compare_exchange_n(&s->thread_free, &head, p,
-						      true, __ATOMIC_RELEASE,
-						      __ATOMIC_RELAXED));
-		return 0;
-	}
+	if (owner != me)
+		return free_remote(me, s, p);
 	return free_own(me, s, p);
 }
 
@@ -1113,11 +1131,15 @@ MB_EXPORT int memblk_free(void *p)
 	if (likely(t && (uintptr_t)c == t->hint &&
 		   t->hint_gen == __atomic_load_n(&chunk_unmaps,
 						  __ATOMIC_ACQUIRE))) {
+		struct tcache *me = t->hint_tc;
+
 		s = slab_of(c, p);
-		if (likely(__atomic_load_n(&s->owner, __ATOMIC_ACQUIRE) ==
-				   t->hint_tc &&
-			   t->hint_tc && live_start(s, p)))
-			return free_own(t->hint_tc, s, p);
+		if (likely(me && live_start(s, p))) {
+			if (likely(__atomic_load_n(&s->owner,
+						   __ATOMIC_ACQUIRE) == me))
+				return free_own(me, s, p);
+			return free_remote(me, s, p);
+		}
 		return free_small(c, p);
 	}
 	gen = __atomic_load_n(&chunk_unmaps, __ATOMIC_ACQUIRE);
@@ -1302,8 +1324,8 @@ static void tcache_retire(struct tcache *tc)
 					slab_return(a, s);
 					continue;
 				}
-				/* Frees that arrive from now on go to
-				 * thread_free, as for any other slab. */
+				/* Frees that arrive from now on set remote
+				 * bits, as for any other slab. */
 				__atomic_store_n(&s->owner, NULL,
 						 __ATOMIC_RELEASE);
 				pthread_mutex_lock(&a->lock);
