@@ -301,18 +301,27 @@ static struct bitmask *dup_mask(const struct bitmask *src)
 
 /* ---- Topology ---------------------------------------------------------- */
 /* The topology, or NULL if there is none to be had (then one node 0). */
+/* The library never changes errno when a call succeeds: numactl, for one,
+ * tests errno after calls that return nothing.  Loading the topology reads
+ * optional files, so these keep errno as they found it. */
 static const struct mb_topo *topo(void)
 {
-	int err;
+	int err, e = errno;
+	const struct mb_topo *t = mb_topo_get(&err);
 
-	return mb_topo_get(&err);
+	errno = e;
+	return t;
 }
 
 static const struct mb_topo *topo_extras(void)
 {
 	const struct mb_topo *t = topo();
+	int e = errno;
 
-	return t && mb_topo_extras(t) == 0 ? t : NULL;
+	if (t && mb_topo_extras(t) != 0)
+		t = NULL;
+	errno = e;
+	return t;
 }
 
 static const char *sysfs_root(void)
@@ -389,7 +398,7 @@ __attribute__((constructor)) static void numa_abi_init(void)
 	const struct mb_topo *t;
 	char *status = NULL;
 	unsigned int bits;
-	int limit = 1;
+	int limit = 1, saved_errno = errno;
 
 	pagesize = (int)sysconf(_SC_PAGESIZE);
 	t = topo();
@@ -447,6 +456,7 @@ __attribute__((constructor)) static void numa_abi_init(void)
 	memset(&numa_no_nodes, 0, sizeof(numa_no_nodes));
 out:
 	free(status);
+	errno = saved_errno;
 }
 
 API int numa_available(void)
@@ -491,7 +501,7 @@ API int numa_num_configured_cpus(void)
 	static int cached = -1;
 	char path[4096];
 	struct dirent *de;
-	int n = 0;
+	int n = 0, e = errno;
 	DIR *d;
 
 	if (cached > 0)
@@ -517,6 +527,7 @@ API int numa_num_configured_cpus(void)
 		n = (int)sysconf(_SC_NPROCESSORS_CONF);
 	if (n <= 0)
 		n = 1;
+	errno = e;
 	__atomic_store_n(&cached, n, __ATOMIC_RELAXED);
 	return n;
 }
@@ -716,6 +727,7 @@ static struct bitmask *parse_list(const char *s, bool cpus,
 				 : numa_allocate_nodemask();
 	bool invert = false, relative = false;
 	const char *p = s;
+	int e = errno;
 
 	if (!b)
 		return NULL;
@@ -740,13 +752,13 @@ static struct bitmask *parse_list(const char *s, bool cpus,
 	}
 	if (!*p)
 		return b; /* empty: no nodes */
+	errno = 0;
 	for (;;) {
 		unsigned long lo, hi;
 		char *end;
 
 		if (!isdigit((unsigned char)*p))
 			goto bad;
-		errno = 0;
 		lo = strtoul(p, &end, 10);
 		hi = lo;
 		if (errno)
@@ -801,6 +813,7 @@ static struct bitmask *parse_list(const char *s, bool cpus,
 				numa_bitmask_setbit(b, (unsigned)i);
 		}
 	}
+	errno = e;
 	return b;
 bad_id:
 	numa_warn(cpus ? W_CPUPARSE : W_NODEPARSE, cpus ?
@@ -895,6 +908,8 @@ static int getpol(int *mode, struct bitmask *mask)
 	return 0;
 }
 
+API void numa_set_localalloc(void);
+
 static struct bitmask *one_node(int node)
 {
 	struct bitmask *b = numa_allocate_nodemask();
@@ -978,8 +993,7 @@ API void numa_set_preferred(int node)
 
 	if (node < 0) {
 		/* -1: local allocation */
-		if (syscall(SYS_set_mempolicy, MB_MPOL_LOCAL, NULL, 0UL) < 0)
-			setpol(MB_MPOL_DEFAULT, NULL);
+		numa_set_localalloc();
 		return;
 	}
 	b = one_node(memory_node_for(node));
@@ -994,7 +1008,7 @@ API int numa_has_preferred_many(void)
 	static int known = -1;
 	struct bitmask *b;
 	void *p;
-	int has;
+	int has, e = errno;
 
 	has = __atomic_load_n(&known, __ATOMIC_RELAXED);
 	if (has >= 0)
@@ -1011,6 +1025,7 @@ API int numa_has_preferred_many(void)
 			   0UL) == 0;
 	numa_bitmask_free(b);
 	munmap(p, (size_t)pagesize);
+	errno = e;
 	__atomic_store_n(&known, has, __ATOMIC_RELAXED);
 	return has;
 }
@@ -1070,8 +1085,12 @@ API int numa_preferred(void)
 
 API void numa_set_localalloc(void)
 {
-	if (syscall(SYS_set_mempolicy, MB_MPOL_LOCAL, NULL, 0UL) < 0)
-		setpol(MB_MPOL_DEFAULT, NULL);
+	int e = errno;
+
+	/* MPOL_LOCAL (3.8); MPOL_DEFAULT, the same thing, before it */
+	if (syscall(SYS_set_mempolicy, MB_MPOL_LOCAL, NULL, 0UL) == 0 ||
+	    setpol(MB_MPOL_DEFAULT, NULL) == 0)
+		errno = e;
 }
 
 static void set_membind_v2(struct bitmask *b)
@@ -1097,13 +1116,15 @@ API void numa_set_membind_balancing(struct bitmask *b)
 {
 	/* MPOL_F_NUMA_BALANCING with MPOL_BIND: 5.15; plain MPOL_BIND where
 	 * the kernel lacks it ("if the feature is supported"). */
+	int e = errno;
+
 	if (syscall(SYS_set_mempolicy, MB_MPOL_BIND | MB_MPOL_F_NUMA_BALANCING,
 		    b->maskp, maxnode_of(b)) == 0)
 		return;
-	if (errno == EINVAL)
-		set_membind_v2(b);
-	else
+	if (errno != EINVAL)
 		fail("set_mempolicy");
+	else if (setpol(MB_MPOL_BIND, b) == 0)
+		errno = e;
 }
 
 API struct bitmask *numa_get_membind_v2(void)
@@ -1183,10 +1204,15 @@ static int to_node(void *mem, size_t size, int node)
 
 static int to_local(void *mem, size_t size)
 {
+	int e = errno;
+
 	if (syscall(SYS_mbind, mem, (unsigned long)size, MB_MPOL_LOCAL, NULL,
 		    0UL, 0UL) == 0)
 		return 0;
-	return range_policy(mem, size, MB_MPOL_PREFERRED, NULL);
+	if (range_policy(mem, size, MB_MPOL_PREFERRED, NULL) < 0)
+		return -1;
+	errno = e;
+	return 0;
 }
 
 API void numa_interleave_memory_v2(void *mem, size_t size, struct bitmask *b)

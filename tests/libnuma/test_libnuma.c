@@ -196,6 +196,33 @@ static void test_api(void)
 		CHECK(numa_node_size64(numa_max_possible_node(), &fr) == -1);
 	}
 
+	/* A call that succeeds leaves errno alone: numactl tests errno after
+	 * calls that return nothing (checkerror()). */
+	{
+		struct bitmask *c = numa_allocate_cpumask(), *r;
+		char *q;
+
+		numa_node_to_cpu_update();
+		errno = 4242;
+		CHECK(numa_node_to_cpus(node0, c) == 0);
+		r = numa_parse_nodestring("0");
+		numa_bitmask_free(r);
+		r = numa_parse_cpustring_all("0");
+		numa_bitmask_free(r);
+		r = numa_get_run_node_mask();
+		numa_bitmask_free(r);
+		CHECK(numa_run_on_node_mask_all(numa_all_nodes_ptr) == 0);
+		numa_set_localalloc();
+		numa_set_preferred(-1);
+		(void)numa_has_preferred_many();
+		(void)numa_num_configured_cpus();
+		(void)numa_preferred();
+		q = numa_alloc_local((size_t)pagesize);
+		numa_free(q, (size_t)pagesize);
+		CHECK(errno == 4242);
+		numa_bitmask_free(c);
+	}
+
 	/* Task policy: the calling thread's. */
 	m = numa_allocate_nodemask();
 	numa_bitmask_setbit(m, (unsigned)node0);
@@ -533,7 +560,9 @@ static int test_guest(void)
 
 int main(int argc, char **argv)
 {
-	const char *mode = argc > 1 ? argv[1] : "api";
+	/* In a tests/vm guest, with no arguments: api, then guest. */
+	const char *mode = argc > 1 ? argv[1]
+				    : getenv("MEMBIND_VM_TOPOLOGY") ? "vm" : "api";
 
 	if (numa_available() < 0) {
 		printf("SKIP: no NUMA in this kernel\n");
@@ -545,6 +574,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "tree") && argc > 2) {
 		tree = argv[2];
 		test_tree();
+	} else if (!strcmp(mode, "vm")) {
+		test_bitmasks();
+		test_api();
+		if (test_guest() == 77)
+			printf("(one node: the multi-node checks did not run)\n");
 	} else if (!strcmp(mode, "guest")) {
 		int r = test_guest();
 
