@@ -410,8 +410,20 @@ __attribute__((constructor)) static void numa_abi_init(void)
 		possible_nodes = bits;
 	if (possible_nodes < (unsigned)limit)
 		possible_nodes = round_words((unsigned)limit);
-	if (status && (bits = status_mask(status, "Cpus_allowed:", NULL)))
-		possible_cpus = bits;
+	/* NR_CPUS, "the kernel's cpu mask" of numa(3): kernel_max + 1;
+	 * else the width of Cpus_allowed (nr_cpu_ids). */
+	{
+		char kmax[32];
+		uint64_t v;
+		int len = mb_read_file(t && t->root ? t->root : "/sys", kmax,
+				       sizeof(kmax), "devices/system/cpu/kernel_max");
+
+		if (len > 0 && !mb_parse_u64(kmax, (size_t)len, MB_MAX_CPUS - 1, &v))
+			possible_cpus = (unsigned int)v + 1;
+		else if (status && (bits = status_mask(status, "Cpus_allowed:",
+						      NULL)))
+			possible_cpus = bits;
+	}
 	if (t && possible_cpus < (unsigned)t->cpu_limit)
 		possible_cpus = (unsigned)t->cpu_limit;
 
