@@ -581,11 +581,74 @@ static void test_thp(void)
 	munmap(raw, len + huge);
 }
 
+static int count_calls(void *arg, const struct mem_move_stats *s)
+{
+	(*(int *)arg)++;
+	(void)s;
+	return 0;
+}
+
+/* What runs on one memblk too: arguments, counts, threads, callbacks. */
+static void test_api(void)
+{
+	size_t len = 16UL << 20, cnt = len / BT_PAGE;
+	unsigned long one = 1, bad = 1UL << memblk_count();
+	struct mem_move_opts o = MEM_MOVE_OPTS_INIT;
+	struct mem_move_stats s = MEM_MOVE_STATS_INIT;
+	char *p = bt_map(len);
+	int calls = 0;
+
+	fill(p, len);
+	o.threads = 3;
+	o.progress = count_calls;
+	o.arg = &calls;
+	CHECK_EQ(mem_move(0, p, len, BT_MAX, &one, MEMBIND_ROUND_ROBIN, &o, &s),
+		 0);
+	printf("api: one memblk, %u threads, %d progress calls: scanned %llu, "
+	       "in place %llu, moved %llu\n",
+	       s.threads, calls, (unsigned long long)s.scanned,
+	       (unsigned long long)s.in_place, (unsigned long long)s.moved);
+	CHECK(s.threads >= 1 && s.threads <= 3);
+	CHECK(calls >= 2);
+	CHECK_EQ(s.scanned, cnt);
+	CHECK_EQ(s.in_place + s.moved, cnt);
+	CHECK_EQ(s.page_size, BT_PAGE);
+	/* the whole process, HARD on memblk 0 (nothing outside on one) */
+	CHECK(mem_move(0, NULL, 0, BT_MAX, &one, MEMBIND_HARD, NULL, NULL) >= 0);
+	o.flags = MEM_MOVE_PROCESS_POLICY;
+	CHECK(mem_move(0, NULL, 0, BT_MAX, &one, MEMBIND_HARD, &o, NULL) >= 0);
+	CHECK_EQ(mem_move(0, p, len, BT_MAX, &one, MEMBIND_HARD, &o, NULL),
+		 -EINVAL);
+	o.flags = 1UL << 5;
+	CHECK_EQ(mem_move(0, NULL, 0, BT_MAX, &one, MEMBIND_HARD, &o, NULL),
+		 -EINVAL);
+	CHECK_EQ(mem_move(0, p + 1, len, BT_MAX, &one, MEMBIND_HARD, NULL, NULL),
+		 -EINVAL);
+	CHECK_EQ(mem_move(0, p, 0, BT_MAX, &one, MEMBIND_HARD, NULL, NULL),
+		 -EINVAL);
+	CHECK_EQ(mem_move(0, NULL, len, BT_MAX, &one, MEMBIND_HARD, NULL, NULL),
+		 -EINVAL);
+	CHECK_EQ(mem_move(-1, NULL, 0, BT_MAX, &one, MEMBIND_HARD, NULL, NULL),
+		 -EINVAL);
+	CHECK_EQ(mem_move(0, p, len, BT_MAX, &bad, MEMBIND_HARD, NULL, NULL),
+		 -EINVAL);
+	CHECK_EQ(mem_move(0, p, len, BT_MAX, &one, MEMBIND_HARD | MEMBIND_STRICT,
+			  NULL, NULL), -EINVAL);
+	CHECK_EQ(mem_move(0, p, len, BT_MAX, &one, 99, NULL, NULL), -EINVAL);
+	CHECK_EQ(mem_move(0x3fffffff, NULL, 0, BT_MAX, &one, MEMBIND_HARD, NULL,
+			  NULL), -ESRCH);
+	CHECK_EQ(damaged(p, len), 0);
+	bt_unmap(p, len);
+}
+
 int main(void)
 {
 	double share[BT_MAX];
 	long best = -1;
 
+	test_api();
+	if (t_failures)
+		return t_finish("test_move_spread");
 	bt_need_memblks(2, "nowhere to move to");
 	n = memblk_count();
 	all = n == 64 ? ~0UL : (1UL << n) - 1;
