@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -61,6 +62,9 @@
 /* Outcomes of the per-thread steps besides 0 and -errno. */
 #define MB_GONE 1  /* the thread exited: skip it */
 #define MB_RETRY 2 /* a signal arrived first: it was delivered, do again */
+#define MB_STALLED 4 /* resumed for our call, the thread did not reach it
+		      * (a frozen cgroup): put back, -ETIMEDOUT */
+#define MB_LATE 5 /* did not stop promptly: left for later (run_all) */
 #define MB_EXECED 3 /* the image the operation was set up for is gone (an
 		     * exec): nothing injected; the operation starts over */
 
@@ -409,10 +413,16 @@ static char thread_state(pid_t tid)
 {
 	char path[64], buf[512];
 	const char *p;
+	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", tid, tid);
-	if (read_text(path, buf, sizeof(buf)) < 0)
+	r = read_text(path, buf, sizeof(buf));
+	/* only a thread that is not there is gone; another error (no file
+	 * descriptor or memory left) says nothing */
+	if (r == -ENOENT || r == -ESRCH)
 		return 0;
+	if (r < 0)
+		return '?';
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' ? p[2] : '?';
 }
@@ -557,6 +567,16 @@ static enum stop_kind wait_stop_until(pid_t tid, int *sig, uint64_t until)
 	return STOP_SIGNAL;
 }
 
+/* How long a thread resumed with our registers may take to reach the
+ * injected call's entry stop.  It normally takes microseconds; a thread of
+ * a frozen cgroup (cgroup.freeze, docker pause) freezes on its way
+ * instead, holding our registers: we take it back (PTRACE_INTERRUPT
+ * breaks the freeze with a trap) and put its own registers back. */
+#define MB_ENTRY_LIMIT_NS 500000000ULL
+/* Stalls of one thread (each put back and tried again: a loaded machine
+ * can be that slow once) before the call gives up with -ETIMEDOUT. */
+#define MB_MAX_STALLS 3
+
 /* Between the injected calls' entry and exit stops nothing blocks: no
  * limit there. */
 static enum stop_kind wait_stop(pid_t tid, int *sig)
@@ -661,6 +681,26 @@ static int mem_io(pid_t pid, unsigned long addr, void *buf, size_t len,
  */
 static int seccomp_check(const struct rop *op, pid_t tid);
 
+/* Wait for the stop after resuming a thread into our call: bounded (see
+ * MB_ENTRY_LIMIT_NS).  STOP_LATE: it did not get there and has been
+ * interrupted; it is now stopped inside signal delivery (an event stop),
+ * or gone.  A syscall stop that raced with the interrupt is returned as
+ * such; the interrupt's trap, still pending, is dropped by the detach. */
+static enum stop_kind wait_entry(pid_t tid, int *sig)
+{
+	enum stop_kind k = wait_stop_until(tid, sig,
+					   now_ns() + MB_ENTRY_LIMIT_NS);
+
+	if (k != STOP_LATE)
+		return k;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0)
+		return STOP_GONE;
+	k = wait_stop(tid, sig);
+	if (k == STOP_SYSCALL || k == STOP_GONE)
+		return k;
+	return STOP_LATE;
+}
+
 static int inject(const struct rop *op, pid_t tid, mb_regs_t *orig,
 		  bool *at_insn, long nr, const unsigned long args[6],
 		  long *ret, int *sig, bool *at_exit, bool *group_stop,
@@ -678,7 +718,7 @@ static int inject(const struct rop *op, pid_t tid, mb_regs_t *orig,
 	}
 	if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
 		return errno == ESRCH ? reap_gone(tid) : -errno;
-	k = wait_stop(tid, &s);
+	k = wait_entry(tid, &s);
 	/* An event stop here is a trap taken before the thread got back to
 	 * user space: nothing ran, and it is still in the kernel with our
 	 * registers, so it can simply go on.  It comes when the thread was
@@ -691,10 +731,18 @@ static int inject(const struct rop *op, pid_t tid, mb_regs_t *orig,
 			*group_stop = true;
 		if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
 			return errno == ESRCH ? reap_gone(tid) : -errno;
-		k = wait_stop(tid, &s);
+		k = wait_entry(tid, &s);
 	}
 	if (k == STOP_GONE)
 		return MB_GONE;
+	if (k == STOP_LATE) {
+		/* Stalled on its way (frozen): the interrupt we sent has
+		 * stopped it inside signal delivery, where its own registers
+		 * can go back as at the first stop. */
+		*at_exit = false;
+		*sig = 0;
+		return MB_STALLED;
+	}
 	if (k != STOP_SYSCALL) {
 		/* Signal delivery came first: nothing ran yet. */
 		*sig = k == STOP_SIGNAL ? s : 0;
@@ -904,8 +952,11 @@ static int thread_begin(const struct rop *op, pid_t tid)
 		return MB_GONE;
 	if (r < 0)
 		return r;
-	if (st.state == 'Z' || st.state == 'X')
+	if (st.state == 'Z' || st.state == 'X') {
+		if (st.tracer == getpid()) /* ours: collect it */
+			waitpid(tid, NULL, __WALL | WNOHANG);
 		return MB_GONE;
+	}
 	if (st.tracer == getpid())
 		return ours_again(op, tid);
 	if (st.tracer)
@@ -1094,17 +1145,23 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 		}
 	}
 out_mem:
-	if (r == MB_GONE)
-		return MB_GONE;
 	r2 = mem_io(tid, scratch, save, bytes, true);
+	if (r == MB_GONE) {
+		/* Gone, as far as the waits can tell.  Should it still be
+		 * there and ours, never leave it with our registers. */
+		if (mb_arch_restore(tid, &orig) == 0)
+			ptrace(PTRACE_DETACH, tid, 0, 0);
+		return MB_GONE;
+	}
 	if (r2 && !r)
 		r = r2;
 out_regs:
-	if (r == MB_RETRY) {
-		/* Signal delivery (a signal or a group stop) came before our
-		 * call: let it happen on the original registers. */
+	if (r == MB_RETRY || r == MB_STALLED) {
+		/* Signal delivery (a signal or a group stop, or our
+		 * interrupt of a stalled thread) came before our call: let it
+		 * happen on the original registers. */
 		r2 = finish(op, tid, &orig, true, sig, group_stop);
-		return r2 ? r2 : MB_RETRY;
+		return r2 ? r2 : r;
 	}
 	/* At the initial stop, or at the exit of an injected call. */
 	r2 = finish(op, tid, &orig, !at_exit, 0, group_stop);
@@ -1492,8 +1549,10 @@ static int op_scan(struct rop *op)
  * -ETIMEDOUT (it stays seized, untouched, until the helper exits).
  */
 static int run_one(const struct rop *op, pid_t tid, struct job *job,
-		   bool began, enum stop_kind k, int sig)
+		   bool began, enum stop_kind k, int sig, bool may_defer)
 {
+	int stalls = 0;
+
 	for (int tries = 0; tries < MB_MAX_RETRIES; tries++) {
 		int r;
 
@@ -1501,15 +1560,22 @@ static int run_one(const struct rop *op, pid_t tid, struct job *job,
 			r = thread_begin(op, tid);
 			if (r)
 				return r;
-			k = wait_stop_until(tid, &sig, now_ns() + op->late_ns);
+			/* In a round (may_defer), a thread that is slow to
+			 * stop again goes back to the late ones rather than
+			 * keep the next thread, begun ahead, in its stop. */
+			k = wait_stop_until(tid, &sig,
+					    now_ns() + (may_defer ? MB_PROMPT_NS
+								  : op->late_ns));
 			if (k == STOP_LATE) {
-				stats_end(tid);
-				return -ETIMEDOUT;
+				stats_drop(tid);
+				return may_defer ? MB_LATE : -ETIMEDOUT;
 			}
 		}
 		began = false;
 		r = thread_complete(op, tid, job, k, sig);
-		if (r != MB_RETRY)
+		if (r == MB_STALLED && ++stalls == MB_MAX_STALLS)
+			return -ETIMEDOUT; /* a frozen cgroup, most likely */
+		if (r != MB_RETRY && r != MB_STALLED)
 			return r;
 	}
 	return -EAGAIN;
@@ -1524,7 +1590,13 @@ static int do_thread(struct rop *op, struct rthread *t, const struct job *tmpl,
 	int r;
 
 	job.get_nodes = t->old_nodes;
-	r = run_one(op, t->tid, &job, began, k, sig);
+	r = run_one(op, t->tid, &job, began, k, sig, true);
+	if (r == MB_LATE) {
+		if (!t->late)
+			t->late_until = now_ns() + op->late_ns;
+		t->late = true;
+		return 0;
+	}
 	/* A thread whose set_mempolicy went through runs the new policy even
 	 * if a later step (stack or register restore, detach) failed: the
 	 * rollback must see it. */
@@ -1576,6 +1648,7 @@ static int do_late(struct rop *op, size_t first, const struct job *tmpl,
 			r = do_thread(op, t, tmpl, record_old, true, k, sig);
 			if (r)
 				return r;
+			left |= t->late; /* late again (a retry) */
 		}
 		if (!left || !all)
 			return 0;
@@ -1685,13 +1758,29 @@ static void rollback(struct rop *op, const struct rthread *model, bool all)
 
 		if (i < n1 && !t->changed)
 			continue;
-		if (t->late && !t->done)
-			continue; /* still blocked in the kernel: never reached */
 		job.set = true;
 		job.set_mode = src->old_mode;
 		job.set_nodes = src->old_nodes;
 		job.set_bits = op->save_bits;
-		if (run_one(op, t->tid, &job, false, STOP_GONE, 0) == 0)
+		if (t->late && !t->done) {
+			/* Seized, its interrupt pending, never worked on: it
+			 * may still carry the new policy by inheritance.  Wait
+			 * for its stop as long as it had left. */
+			enum stop_kind k;
+			int sig;
+			uint64_t now = now_ns();
+
+			k = wait_stop_until(t->tid, &sig,
+					    t->late_until > now ? t->late_until
+								: now + 1);
+			if (k == STOP_LATE)
+				continue; /* still blocked: let go at our exit */
+			t->late = false;
+			if (run_one(op, t->tid, &job, true, k, sig, false) == 0)
+				t->changed = false;
+			continue;
+		}
+		if (run_one(op, t->tid, &job, false, STOP_GONE, 0, false) == 0)
 			t->changed = false;
 	}
 }
@@ -1784,6 +1873,21 @@ static int engine_set(pid_t pid, pid_t caller, int mode,
 		op_free(&op);
 		break;
 	}
+	if (r == MB_EXECED && model_nodes) {
+		/* Giving up: the attempts may have left the new binding on
+		 * the image that runs now (policies survive execve()).  Put
+		 * the old one back on every thread, as a failure promises. */
+		for (int i = 0; i < 3; i++) {
+			if (op_init(&op, pid, caller) == 0 && op_scan(&op) >= 0) {
+				rollback(&op, &model, true);
+				if (!op_image_gone(&op)) {
+					op_free(&op);
+					break;
+				}
+			}
+			op_free(&op);
+		}
+	}
 	free(model_nodes);
 	return r == MB_EXECED ? why : r;
 }
@@ -1846,6 +1950,7 @@ static int engine_get(pid_t pid, pid_t caller, struct rop *op)
  */
 struct helper_msg {
 	int r;
+	unsigned long save_bits; /* get: node bits per entry that follows */
 	int fault_left; /* the test hook's count, carried back */
 	unsigned long threads, over_1ms;
 	uint64_t max_pause_ns, inject_max_ns, inject_total_ns;
@@ -1879,13 +1984,38 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int read_all(int fd, void *buf, size_t len)
+/*
+ * Read len bytes of the helper's answer.  pidfd (or -1) tells when the
+ * helper has exited: a copy of the pipe's write end that a concurrent
+ * fork() in another thread of the caller gave its child would otherwise
+ * hide the end of a helper that was killed.  Once the helper is gone, what
+ * it wrote is read without waiting.
+ */
+static int read_all(int fd, int pidfd, void *buf, size_t len)
 {
 	char *p = buf;
+	bool gone = false;
 
 	while (len) {
-		ssize_t n = read(fd, p, len);
+		ssize_t n;
 
+		if (pidfd >= 0 && !gone) {
+			struct pollfd pf[2] = { { fd, POLLIN, 0 },
+						{ pidfd, POLLIN, 0 } };
+
+			if (poll(pf, 2, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			if (!(pf[0].revents & (POLLIN | POLLHUP))) {
+				if (!(pf[1].revents & (POLLIN | POLLHUP)))
+					continue;
+				gone = true;
+				fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+			}
+		}
+		n = read(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -1918,6 +2048,22 @@ static void helper_main(int fd, const struct call *c, pid_t caller)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	setsid();
+	/* Nor do we hold its files open: its sockets, the pipes a reader of
+	 * its output waits on, the terminal. */
+	ofd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (ofd >= 0) {
+		for (int i = 0; i < 3; i++)
+			if (i != fd)
+				dup2(ofd, i);
+		if (ofd > 2)
+			close(ofd);
+	}
+#ifdef SYS_close_range
+	if (fd > 3)
+		syscall(SYS_close_range, 3u, (unsigned)fd - 1, 0u);
+	if (fd >= 3)
+		syscall(SYS_close_range, (unsigned)fd + 1, ~0u, 0u);
+#endif
 	prctl(PR_SET_NAME, "membind-remote", 0, 0, 0);
 	ofd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 	if (ofd >= 0) {
@@ -1932,6 +2078,7 @@ static void helper_main(int fd, const struct call *c, pid_t caller)
 
 		m.r = engine_get(c->pid, caller, &op);
 		m.count = m.r > 0 ? m.r : 0;
+		m.save_bits = op.save_bits;
 		m.fault_left = fault_after_set;
 		m.threads = stats.threads;
 		m.over_1ms = stats.over_1ms;
@@ -1971,7 +2118,7 @@ static int remote_call(const struct call *c)
 {
 	struct helper_msg m;
 	pid_t caller = getpid(), child;
-	int fds[2], cancel, r, st;
+	int fds[2], cancel, r, st, pidfd = -1;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	pthread_mutex_lock(&call_lock);
@@ -1990,20 +2137,29 @@ static int remote_call(const struct call *c)
 		close(fds[0]);
 		goto out;
 	}
-	if (read_all(fds[0], &m, sizeof(m)) < 0) {
+#ifdef SYS_pidfd_open
+	pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+#endif
+	if (read_all(fds[0], pidfd, &m, sizeof(m)) < 0) {
 		/* The helper died without an answer: killed by somebody. */
 		r = -EIO;
 	} else {
-		unsigned long save_bits = possible_nodes();
+		unsigned long save_bits = m.save_bits;
 		size_t words = MB_LONGS(save_bits);
-		unsigned long *tmp = calloc(words, sizeof(unsigned long));
+		unsigned long *tmp = NULL;
 
 		r = m.r;
-		for (int i = 0; c->get && i < m.count; i++) {
+		if (c->get && m.count > 0) {
+			if (save_bits == 0 || save_bits > MEMBIND_MAX_BITS + 64)
+				r = -EIO;
+			else
+				tmp = calloc(words, sizeof(unsigned long));
+		}
+		for (int i = 0; c->get && r > 0 && i < m.count; i++) {
 			struct helper_ent e;
 
-			if (!tmp || read_all(fds[0], &e, sizeof(e)) ||
-			    read_all(fds[0], tmp, words * sizeof(long))) {
+			if (!tmp || read_all(fds[0], pidfd, &e, sizeof(e)) ||
+			    read_all(fds[0], pidfd, tmp, words * sizeof(long))) {
 				r = tmp ? -EIO : -ENOMEM;
 				break;
 			}
@@ -2035,6 +2191,8 @@ static int remote_call(const struct call *c)
 		pthread_mutex_unlock(&remote_lock);
 	}
 	close(fds[0]);
+	if (pidfd >= 0)
+		close(pidfd);
 	/* Collect it (a SIGCHLD handler of the caller may have done so). */
 	while (waitpid(child, &st, __WALL) < 0 && errno == EINTR)
 		;

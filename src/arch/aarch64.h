@@ -84,7 +84,10 @@ static struct mb_a64_blocked {
 	pid_t tid;
 	long nr;
 	unsigned long args[6], sp, pc;
-} mb_a64_blocked[2];
+} mb_a64_blocked[64];
+/* Slots in use in turn: the current and next thread, and threads late to
+ * stop (remote.c), which keep theirs while the others are worked on. */
+#define MB_A64_SLOTS 64
 static unsigned int mb_a64_blocked_next;
 
 /* Blocking calls that fail with a plain -EINTR when the thread is merely
@@ -105,7 +108,7 @@ static inline bool mb_a64_eintr_call(long nr)
 
 static inline struct mb_a64_blocked *mb_a64_slot(pid_t tid)
 {
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < MB_A64_SLOTS; i++)
 		if (mb_a64_blocked[i].tid == tid)
 			return &mb_a64_blocked[i];
 	return NULL;
@@ -122,7 +125,7 @@ static inline void mb_arch_before_stop(pid_t pid, pid_t tid)
 
 	if (!b) {
 		b = &mb_a64_blocked[mb_a64_blocked_next];
-		mb_a64_blocked_next ^= 1;
+		mb_a64_blocked_next = (mb_a64_blocked_next + 1) % MB_A64_SLOTS;
 	}
 	b->tid = tid;
 	b->nr = -1;

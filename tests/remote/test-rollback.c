@@ -21,7 +21,9 @@
 
 #include "rt.h"
 
-#define IDLE 100  /* threads that make the first round take a while */
+#define IDLE 300  /* threads that make the first round take a while: the
+		   * spawner must create its threads before it ends, also on
+		   * a loaded machine (100 were too few at a load of 9) */
 #define SPAWNED 3 /* created by the spawner once it runs BIND */
 
 static int rep[2], ctl[2], ready[2];

@@ -19,6 +19,11 @@
  *            CAP_SYS_ADMIN the calls after it are refused with -EPERM; with
  *            it they go through (the filter is suspended for our calls).
  *            The target never dies.
+ *  frozen    a target in a frozen cgroup (cgroup v2 cgroup.freeze, what
+ *            docker pause does): the call gives -ETIMEDOUT within a few
+ *            seconds, and once thawed the target runs on, untraced, with
+ *            its own registers (a thread resumed into our call froze on its
+ *            way, holding our registers, and the helper waited for ever).
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -26,6 +31,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include "rt.h"
 
@@ -361,6 +367,107 @@ static void case_seccomp(int admin, int runs)
 	(void)other;
 }
 
+/* ---- frozen ---- */
+
+/* A cgroup v2 mount where we may make a group, or "" */
+static void cgroup2_root(char *out, size_t size)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	out[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		char mnt[512], *dash = strstr(line, " - ");
+
+		if (!dash || strncmp(dash, " - cgroup2 ", 11))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %511s", mnt) == 1) {
+			snprintf(out, size, "%s", mnt);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
+static int put(const char *dir, const char *file, const char *text)
+{
+	char path[600];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	r = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+static void *ticking(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static void case_frozen(void)
+{
+	char root[512], dir[600], num[32];
+	unsigned long one = 1;
+	double t0, took;
+	int r, st;
+	pid_t pid;
+
+	cgroup2_root(root, sizeof(root));
+	snprintf(dir, sizeof(dir), "%s/membind-test-frozen-%d", root,
+		 (int)getpid());
+	if (!root[0] || mkdir(dir, 0755)) {
+		printf("# frozen: no cgroup v2 group can be made here: skipped\n");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		pthread_t t;
+
+		pthread_create(&t, NULL, ticking, NULL);
+		ticking(NULL);
+	}
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	if (put(dir, "cgroup.procs", num) || put(dir, "cgroup.freeze", "1")) {
+		printf("# frozen: cgroup.freeze not usable here: skipped\n");
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		rmdir(dir);
+		return;
+	}
+	usleep(200000);
+	t0 = rt_now();
+	r = mb_remote_set_mempolicy(pid, RT_MPOL_BIND, &one, 64);
+	took = rt_now() - t0;
+	printf("# frozen: set gave %d after %.2f s\n", r, took);
+	RT_CHECK(r == -ETIMEDOUT, "frozen: set gave %d, expected -ETIMEDOUT",
+		 r);
+	rt_check_free(pid, 1); /* frozen threads may show as stopped */
+	put(dir, "cgroup.freeze", "0");
+	usleep(300000);
+	RT_CHECK(waitpid(pid, &st, WNOHANG) == 0,
+		 "frozen: the target died after the thaw (%s %d)",
+		 WIFSIGNALED(st) ? "signal" : "exit",
+		 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	rt_check_free(pid, 0);
+	r = mb_remote_set_mempolicy(pid, RT_MPOL_BIND, &one, 64);
+	RT_CHECK(r == 0, "frozen: set after the thaw gave %d", r);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	usleep(100000);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	int admin;
@@ -370,6 +477,7 @@ int main(int argc, char **argv)
 		exec_loop();
 	srand(4321);
 	case_exec();
+	case_frozen();
 	case_leader();
 	case_vfork();
 	admin = rt_sys_admin(-1);
