@@ -53,7 +53,7 @@
  * minutes under emulation doing so. */
 #define FAIL_NS 20000000LL
 /* Freed large objects an arena keeps for reuse. */
-#define CACHE_SLOTS 16
+#define CACHE_SLOTS 256
 #define CACHE_MAX (64UL << 20)
 
 /* Bits of slab->live and slab->remote: one per 16 B. */
