@@ -924,10 +924,19 @@ MB_EXPORT void *memblk_malloc(size_t size, int memblk)
 	if (likely(t && size - 1 < SMALL_MAX && (unsigned int)memblk < t->n &&
 		   t->tc[memblk])) {
 		struct tcache *tc = t->tc[memblk];
-		struct slab *s = tc->active[size_class(size)];
+		unsigned int cls = size_class(size);
+		struct slab *s = tc->active[cls];
 
-		if (likely(s && s->free))
-			return slab_pop(tc, s);
+		if (likely(s && s->free)) {
+			void *p = s->free;
+
+			/* slab_pop(), with the class at hand */
+			s->free = *(void **)p;
+			s->used++;
+			live_set(s, p);
+			stat_inc(&tc->st.allocs[cls]);
+			return p;
+		}
 	}
 	return heap_alloc(size, 16, memblk, &fresh);
 }
