@@ -313,17 +313,6 @@ static const struct mb_topo *topo(void)
 	return t;
 }
 
-static const struct mb_topo *topo_extras(void)
-{
-	const struct mb_topo *t = topo();
-	int e = errno;
-
-	if (t && mb_topo_extras(t) != 0)
-		t = NULL;
-	errno = e;
-	return t;
-}
-
 static const char *sysfs_root(void)
 {
 	const struct mb_topo *t = topo();
@@ -610,15 +599,94 @@ API int numa_distance(int a, int b)
 	return d > 0 ? d : 0;
 }
 
+/* CPUs of each node, from nodeN/cpulist: all that numa_node_to_cpus() and
+ * numa_node_of_cpu() need, loaded once (again after
+ * numa_node_to_cpu_update()), without the rest of libmembind's lazily
+ * loaded topology (tiers, HMAT attributes, weights). */
+struct cpumap {
+	const struct mb_topo *t;
+	size_t words;           /* per node */
+	unsigned long *cpus;    /* node_limit x words */
+	int *cpu_node;          /* cpu_limit entries, -1: none */
+};
+static struct cpumap *cpumap_cur;
+static pthread_mutex_t cpumap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct cpumap *cpumap_load(const struct mb_topo *t)
+{
+	struct cpumap *m = calloc(1, sizeof(*m));
+	char buf[MB_FILE_MAX];
+
+	if (!m)
+		return NULL;
+	m->t = t;
+	m->words = words_for((unsigned long)t->cpu_limit);
+	m->cpus = calloc((size_t)t->node_limit * m->words, sizeof(long));
+	m->cpu_node = malloc((size_t)t->cpu_limit * sizeof(int));
+	if (!m->cpus || !m->cpu_node) {
+		free(m->cpus);
+		free(m->cpu_node);
+		free(m);
+		return NULL;
+	}
+	for (int c = 0; c < t->cpu_limit; c++)
+		m->cpu_node[c] = -1;
+	for (int n = 0; n < t->node_limit; n++) {
+		unsigned long *cpus = m->cpus + (size_t)n * m->words;
+		int len;
+
+		if (!t->nodes[n].online)
+			continue;
+		len = mb_read_file(t->root ? t->root : "/sys", buf, sizeof(buf),
+				   "devices/system/node/node%d/cpulist", n);
+		if (len < 0 || mb_parse_list(buf, (size_t)len, cpus,
+					     (unsigned)t->cpu_limit, NULL) < 0) {
+			memset(cpus, 0, m->words * sizeof(long));
+			continue;
+		}
+		for (int c = 0; c < t->cpu_limit; c++)
+			if (mb_test(cpus, (unsigned)c) && m->cpu_node[c] < 0)
+				m->cpu_node[c] = n;
+	}
+	return m;
+}
+
+/* The map for the current topology, or NULL (then: one node 0). */
+static const struct cpumap *cpumap(void)
+{
+	const struct mb_topo *t = topo();
+	struct cpumap *m = __atomic_load_n(&cpumap_cur, __ATOMIC_ACQUIRE);
+	int e = errno;
+
+	if (!t)
+		return NULL;
+	if (m && m->t == t)
+		return m;
+	pthread_mutex_lock(&cpumap_lock);
+	m = cpumap_cur;
+	if (!m || m->t != t) {
+		/* an older map stays allocated: another thread may read it */
+		struct cpumap *n = cpumap_load(t);
+
+		if (n) {
+			__atomic_store_n(&cpumap_cur, n, __ATOMIC_RELEASE);
+			m = n;
+		}
+	}
+	pthread_mutex_unlock(&cpumap_lock);
+	errno = e;
+	return m && m->t == t ? m : NULL;
+}
+
 API int numa_node_of_cpu(int cpu)
 {
-	const struct mb_topo *t = topo_extras();
+	const struct cpumap *m = cpumap();
 
-	if (!t) {
+	if (!m) {
 		if (cpu >= 0 && cpu < numa_num_configured_cpus())
 			return 0;
-	} else if (cpu >= 0 && cpu < t->cpu_limit && t->cpu_node[cpu] >= 0) {
-		return t->cpu_node[cpu];
+	} else if (cpu >= 0 && cpu < m->t->cpu_limit && m->cpu_node[cpu] >= 0) {
+		return m->cpu_node[cpu];
 	}
 	errno = EINVAL;
 	return -1;
@@ -628,10 +696,11 @@ API int numa_node_of_cpu(int cpu)
  * ERANGE: b too short for its CPUs). */
 static int node_cpus_into(int node, struct bitmask *b)
 {
-	const struct mb_topo *t = topo_extras();
-	const struct mb_node *nd;
+	const struct cpumap *m = cpumap();
+	const unsigned long *cpus;
+	unsigned limit;
 
-	if (!t) {
+	if (!m) {
 		if (node != 0) {
 			errno = EINVAL;
 			return -1;
@@ -641,19 +710,19 @@ static int node_cpus_into(int node, struct bitmask *b)
 			numa_bitmask_setbit(b, (unsigned)c);
 		return 0;
 	}
-	if (!node_exists(t, node)) {
+	if (!node_exists(m->t, node)) {
 		errno = EINVAL;
 		return -1;
 	}
-	nd = &t->nodes[node];
-	if (mb_last(nd->cpus, (unsigned)t->cpu_limit) > b->size) {
+	cpus = m->cpus + (size_t)node * m->words;
+	limit = (unsigned)m->t->cpu_limit;
+	if (mb_last(cpus, limit) > b->size) {
 		errno = ERANGE;
 		return -1;
 	}
 	numa_bitmask_clearall(b);
-	for (unsigned c = mb_next(nd->cpus, (unsigned)t->cpu_limit, 0);
-	     c < (unsigned)t->cpu_limit;
-	     c = mb_next(nd->cpus, (unsigned)t->cpu_limit, c + 1))
+	for (unsigned c = mb_next(cpus, limit, 0); c < limit;
+	     c = mb_next(cpus, limit, c + 1))
 		mb_set(b->maskp, c);
 	return 0;
 }
@@ -674,7 +743,11 @@ SYMVER(numa_node_to_cpus_v1, numa_node_to_cpus@libnuma_1.1);
 
 API void numa_node_to_cpu_update(void)
 {
+	int e = errno;
+
+	/* a new topology, and with it a new CPU map on next use */
 	membind_topology_refresh();
+	errno = e;
 }
 
 /* ---- Parsing ------------------------------------------------------------ */
