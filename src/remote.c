@@ -770,13 +770,11 @@ static int inject(const struct rop *op, pid_t tid, mb_regs_t *orig,
 	 * guard: the thread's seccomp filter is not suspended (no
 	 * CAP_SYS_ADMIN).  It had none when we looked at its stop, but
 	 * another thread may have installed one since, for all threads
-	 * (SECCOMP_FILTER_FLAG_TSYNC).  Look again here, at the entry stop:
-	 * on x86-64 the kernel decides whether to run the filter from flags it
-	 * read before this stop, so "none now" means none for this call; on
-	 * arm64 it reads them after the stop, and a filter installed between
-	 * this look and the resume just below still applies.  A filter seen
-	 * now makes us skip the call (number -1, which is all the filter
-	 * sees, if it runs at all).
+	 * (SECCOMP_FILTER_FLAG_TSYNC).  Look again here, at the entry stop,
+	 * and skip the call (number -1, which is all the filter sees) if
+	 * one is there.  A filter installed between this look and the
+	 * resume just below still applies: that window cannot be closed
+	 * without CAP_SYS_ADMIN (docs/remote.md, "Sandboxed targets").
 	 */
 	if (guard) {
 		r = seccomp_check(op, tid);
