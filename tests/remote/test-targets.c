@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <ucontext.h>
 
 #include "rt.h"
 
@@ -50,12 +51,44 @@ static void *exec_from_thread(void *arg)
 	_exit(120);
 }
 
+/* Say where a fault hit (for a failure's log), then die of it. */
+static void on_fault(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	unsigned long pc = 0;
+	char b[160];
+	int n;
+
+#if defined(__x86_64__)
+	pc = (unsigned long)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	pc = (unsigned long)uc->uc_mcontext.pc;
+#else
+	(void)uc;
+#endif
+	n = snprintf(b, sizeof(b),
+		     "# exec target: signal %d in tid %ld at pc %#lx, address %p\n",
+		     sig, (long)syscall(SYS_gettid), pc, si->si_addr);
+	if (write(2, b, (size_t)n) < 0)
+		(void)0;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static void exec_loop(void)
 {
 	struct timespec ts;
 	pthread_t t;
 	unsigned int r;
 	char *argv[] = { self_exe, "--exec-loop", NULL };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	r = (unsigned int)(ts.tv_nsec ^ getpid());
