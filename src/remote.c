@@ -670,6 +670,38 @@ static int mem_io(pid_t pid, unsigned long addr, void *buf, size_t len,
 }
 
 /*
+ * The target's memory, as the thread we work on sees it: through the
+ * /proc/PID/task/TID/mem opened at the setup, which holds the image's mm.
+ * Not through the thread id: when another thread calls execve(), the
+ * thread we hold is killed and the exec'ing one takes the leader's id, so
+ * a write through an id (process_vm_writev) that was the leader's would
+ * land in the new image (an arm64 guest target died of SIGSEGV so, about
+ * once in 600 calls on a process re-exec'ing every few ms).  Through the
+ * fd, a gone image reads and writes nothing: MB_EXECED.
+ */
+static int mm_io(const struct rop *op, unsigned long addr, void *buf,
+		 size_t len, bool write)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write ? pwrite(op->memfd, (char *)buf + done,
+					   len - done, (off_t)(addr + done))
+				  : pread(op->memfd, (char *)buf + done,
+					  len - done, (off_t)(addr + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return MB_EXECED;
+		if (n < 0)
+			return -EFAULT;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/*
  * Run syscall nr(args) in tid, which is stopped with registers orig.
  * Returns 0 with *ret, MB_GONE, or MB_RETRY with *sig set when the thread
  * met signal delivery (a signal, or event stops that kept coming) before
@@ -1080,21 +1112,21 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 	 * restored anyway. */
 	bytes = (1 + get_longs + set_longs) * sizeof(unsigned long);
 	scratch = (mb_arch_sp(&orig) - MB_ARCH_REDZONE - bytes) & ~63UL;
-	r = mem_io(tid, scratch, save, bytes, false);
+	r = mm_io(op, scratch, save, bytes, false);
 	if (r)
 		goto out_regs;
 	memset(buf, 0, bytes);
 	if (set_longs)
 		memcpy(buf + 1 + get_longs, job->set_nodes,
 		       set_longs * sizeof(unsigned long));
-	r = mem_io(tid, scratch, buf, bytes, true);
+	r = mm_io(op, scratch, buf, bytes, true);
 	if (r)
 		goto out_regs;
 #if MB_ARCH_RESTART_AT_ENTRY
 	{
 		unsigned char insn[MB_ARCH_INSN_LEN];
 
-		at_insn = mem_io(tid, mb_arch_pc(&orig), insn,
+		at_insn = mm_io(op, mb_arch_pc(&orig), insn,
 				 sizeof(insn), false) == 0 &&
 			  !memcmp(insn, mb_arch_insn, sizeof(insn));
 	}
@@ -1115,7 +1147,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 		}
 		/* Read it now: the old policy must be known for a rollback
 		 * even if a step after set_mempolicy fails. */
-		r = mem_io(tid, scratch, buf,
+		r = mm_io(op, scratch, buf,
 			   (1 + get_longs) * sizeof(unsigned long), false);
 		if (r)
 			goto out_mem;
@@ -1143,7 +1175,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 		}
 	}
 out_mem:
-	r2 = mem_io(tid, scratch, save, bytes, true);
+	r2 = mm_io(op, scratch, save, bytes, true);
 	if (r == MB_GONE) {
 		/* Gone, as far as the waits can tell.  Should it still be
 		 * there and ours, never leave it with our registers. */
@@ -1451,7 +1483,7 @@ static int op_init(struct rop *op, pid_t pid, pid_t caller)
 	op->caught = st.sigcgt;
 	op->save_bits = possible_nodes();
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/mem", pid, op->live_tid);
-	op->memfd = open(path, O_RDONLY | O_CLOEXEC);
+	op->memfd = open(path, O_RDWR | O_CLOEXEC);
 	r = 0;
 	if (op->memfd < 0)
 		r = errno == ENOENT || errno == ESRCH ? -ESRCH : -EPERM;
