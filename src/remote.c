@@ -675,9 +675,8 @@ static int mem_io(pid_t pid, unsigned long addr, void *buf, size_t len,
  * Not through the thread id: when another thread calls execve(), the
  * thread we hold is killed and the exec'ing one takes the leader's id, so
  * a write through an id (process_vm_writev) that was the leader's would
- * land in the new image (an arm64 guest target died of SIGSEGV so, about
- * once in 600 calls on a process re-exec'ing every few ms).  Through the
- * fd, a gone image reads and writes nothing: MB_EXECED.
+ * land in the new image.  Through the fd, a gone image reads and writes
+ * nothing: MB_EXECED.
  */
 static int mm_io(const struct rop *op, unsigned long addr, void *buf,
 		 size_t len, bool write)
