@@ -1137,13 +1137,13 @@ MB_EXPORT int memblk_free(void *p)
 	 * the calling thread owns p's slab, and p is a live object of it.
 	 * Anything else, a second free included, goes through free_small(),
 	 * which looks again. */
-	if (likely(t && (uintptr_t)c == t->hint &&
+	if (likely(t && (uintptr_t)c == t->hint && t->hint_tc &&
 		   t->hint_gen == __atomic_load_n(&chunk_unmaps,
 						  __ATOMIC_ACQUIRE))) {
 		struct tcache *me = t->hint_tc;
 
 		s = slab_of(c, p);
-		if (likely(me && live_start(s, p))) {
+		if (likely(live_start(s, p))) {
 			if (likely(__atomic_load_n(&s->owner,
 						   __ATOMIC_ACQUIRE) == me))
 				return free_own(me, s, p);
@@ -1155,7 +1155,9 @@ MB_EXPORT int memblk_free(void *p)
 	if (chunkmap_test((uintptr_t)c)) {
 		struct tcache *owner;
 
-		/* Only a ready chunk is remembered (its memblk is set). */
+		/* Only a ready chunk is remembered (its memblk is set); with
+		 * no cache of its memblk yet (free_small() makes one), the
+		 * next free here comes this way again and remembers it. */
 		if (t && __atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) ==
 				 CHUNK_MAGIC)
 			hint_set(t, c, gen);
