@@ -1656,7 +1656,11 @@ static int do_late(struct rop *op, size_t first, const struct job *tmpl,
 	for (;;) {
 		bool left = false;
 		uint64_t now = now_ns();
+		int others = 0;
 
+		for (size_t i = first; i < op->n; i++)
+			others += op->t[i].late && !op->t[i].done &&
+				  op->t[i].tid != op->pid;
 		for (size_t i = first; i < op->n; i++) {
 			struct rthread *t = &op->t[i];
 			enum stop_kind k;
@@ -1664,6 +1668,14 @@ static int do_late(struct rop *op, size_t first, const struct job *tmpl,
 
 			if (!t->late || t->done)
 				continue;
+			/* The leader only with no other thread of ours
+			 * seized: see "the leader alone" in run_all(). */
+			if (t->tid == op->pid && (!all || others)) {
+				left = true;
+				if (now > t->late_until)
+					return -ETIMEDOUT;
+				continue;
+			}
 			k = wait_stop_until(t->tid, &sig, 1);
 			if (k == STOP_LATE) {
 				if (now > t->late_until)
@@ -1728,16 +1740,44 @@ static int run_all(struct rop *op, size_t first, struct job *tmpl,
 		}
 		next_began = -1;
 		k = wait_stop_until(t->tid, &sig, now_ns() + MB_PROMPT_NS);
+		if (k != STOP_LATE && k != STOP_GONE && t->tid == op->pid) {
+			/* the leader alone (below): not while late threads of
+			 * ours are seized; it waits in its stop for them, and
+			 * do_late() finds that stop again (stolen_report()) */
+			for (j = first; j < op->n; j++)
+				if (op->t[j].late && !op->t[j].done)
+					break;
+			if (j < op->n) {
+				k = STOP_LATE;
+				stats_drop(t->tid);
+				t->late = true;
+				t->late_until = now_ns() + op->late_ns;
+				continue;
+			}
+		}
 		if (k == STOP_LATE) {
 			t->late = true;
 			t->late_until = now_ns() + op->late_ns;
 			stats_drop(t->tid);
 			continue;
 		}
-		/* begin the next one */
+		/*
+		 * Begin the next one, but not while the leader is in hand:
+		 * when a thread calls execve(), it takes the leader's id once
+		 * the leader is dead.  Were that thread ours (seized ahead),
+		 * our next call on the leader's id (restore its registers,
+		 * detach) would reach it, in its new image, with the dead
+		 * leader's registers: it died of SIGSEGV so in an arm64 guest,
+		 * about once in 300 calls on a target that re-execs every few
+		 * ms.  With the leader alone in our hands, a call on its id
+		 * after such an exec reaches a thread that is not ours and
+		 * fails (ESRCH).
+		 */
 		for (j = i + 1; j < op->n && (op->t[j].done || op->t[j].late);
 		     j++)
 			;
+		if (t->tid == op->pid)
+			j = op->n;
 		if (j < op->n) {
 			int b = thread_begin(op, op->t[j].tid);
 
@@ -1780,11 +1820,15 @@ static void rollback(struct rop *op, const struct rthread *model, bool all)
 	if (!model)
 		return;
 	op_scan(op); /* on failure, what was found */
-	for (size_t i = 0; i < op->n; i++) {
+	/* the leader last: see "the leader alone" in run_all() */
+	for (size_t n = 0; n < 2 * op->n; n++) {
+		size_t i = n % op->n;
 		struct rthread *t = &op->t[i];
 		const struct rthread *src = i < n1 ? t : model;
 		struct job job = { 0 };
 
+		if ((t->tid == op->pid) != (n >= op->n))
+			continue;
 		if (i < n1 && !t->changed)
 			continue;
 		job.set = true;
