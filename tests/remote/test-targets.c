@@ -384,8 +384,11 @@ static void case_seccomp(int admin, int runs, int before)
 			else if (r == -EPERM)
 				refused++;
 			else
-				other++, rt_fail("seccomp: set gave %d", r);
-			if (waitpid(pid, &st, WNOHANG) == pid) {
+				other++;
+			if (waitpid(pid, &st, WNOHANG) != pid) {
+				if (r && r != -EPERM)
+					rt_fail("seccomp: set gave %d", r);
+			} else {
 				deaths++;
 				if (must_live)
 					rt_fail("seccomp run %d (%s): target died: %s %d",
