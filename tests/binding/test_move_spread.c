@@ -613,10 +613,18 @@ static void test_api(void)
 	CHECK_EQ(s.scanned, cnt);
 	CHECK_EQ(s.in_place + s.moved, cnt);
 	CHECK_EQ(s.page_size, BT_PAGE);
-	/* the whole process, HARD on memblk 0 (nothing outside on one) */
+	/* the whole process, HARD on memblk 0 (nothing outside on one).  Not
+	 * under AddressSanitizer: its shadow is a mapping of about 20 TiB with
+	 * resident pages here and there, and a move reads the pagemap of every
+	 * page of a mapping that has any (docs/design.md, mem_move). */
+#ifndef __SANITIZE_ADDRESS__
 	CHECK(mem_move(0, NULL, 0, BT_MAX, &one, MEMBIND_HARD, NULL, NULL) >= 0);
 	o.flags = MEM_MOVE_PROCESS_POLICY;
 	CHECK(mem_move(0, NULL, 0, BT_MAX, &one, MEMBIND_HARD, &o, NULL) >= 0);
+#else
+	printf("api: whole-process moves left out under AddressSanitizer\n");
+	o.flags = MEM_MOVE_PROCESS_POLICY;
+#endif
 	CHECK_EQ(mem_move(0, p, len, BT_MAX, &one, MEMBIND_HARD, &o, NULL),
 		 -EINVAL);
 	o.flags = 1UL << 5;
