@@ -2110,6 +2110,17 @@ struct call {
 	int max;
 };
 
+/* The figures of the call just made, for the caller's stats. */
+static void msg_figures(struct helper_msg *m)
+{
+	m->fault_left = fault_after_set;
+	m->threads = stats.threads;
+	m->over_1ms = stats.over_1ms;
+	m->max_pause_ns = stats.max_pause_ns;
+	m->inject_max_ns = stats.inject_max_ns;
+	m->inject_total_ns = stats.inject_total_ns;
+}
+
 /* In the child: never returns. */
 static void helper_main(int fd, const struct call *c, pid_t caller)
 {
@@ -2152,12 +2163,7 @@ static void helper_main(int fd, const struct call *c, pid_t caller)
 		m.r = engine_get(c->pid, caller, &op);
 		m.count = m.r > 0 ? m.r : 0;
 		m.save_bits = op.save_bits;
-		m.fault_left = fault_after_set;
-		m.threads = stats.threads;
-		m.over_1ms = stats.over_1ms;
-		m.max_pause_ns = stats.max_pause_ns;
-		m.inject_max_ns = stats.inject_max_ns;
-		m.inject_total_ns = stats.inject_total_ns;
+		msg_figures(&m);
 		if (write_all(fd, &m, sizeof(m)) == 0) {
 			for (size_t i = 0; i < op.n && m.count; i++) {
 				struct helper_ent e = { op.t[i].tid,
@@ -2175,12 +2181,7 @@ static void helper_main(int fd, const struct call *c, pid_t caller)
 		op_free(&op);
 	} else {
 		m.r = engine_set(c->pid, caller, c->mode, c->nodes, c->nbits);
-		m.fault_left = fault_after_set;
-		m.threads = stats.threads;
-		m.over_1ms = stats.over_1ms;
-		m.max_pause_ns = stats.max_pause_ns;
-		m.inject_max_ns = stats.inject_max_ns;
-		m.inject_total_ns = stats.inject_total_ns;
+		msg_figures(&m);
 		write_all(fd, &m, sizeof(m));
 	}
 	_exit(0);
