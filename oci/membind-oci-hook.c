@@ -45,6 +45,7 @@
 
 #include "json.h"
 #include "membind.h"
+#include "../src/list_syntax.h"
 
 #define PROG "membind-oci-hook"
 #define ANNOTATION "io.membind.binding"
@@ -163,53 +164,6 @@ static int set_error(char *err, size_t size, const char *fmt, ...)
 	return -1;
 }
 
-/* Digits only, at most max.  Returns the end, or NULL. */
-static const char *parse_uint(const char *s, unsigned long max,
-			      unsigned long *val)
-{
-	unsigned long v = 0;
-
-	if (*s < '0' || *s > '9')
-		return NULL;
-	while (*s >= '0' && *s <= '9') {
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return NULL;
-		s++;
-	}
-	*val = v;
-	return s;
-}
-
-/* A LIST as memblk_list_parse() reads it ("all", "0-2,5", "n0,n2-3", an
- * optional leading '!'), checked without the topology. */
-static bool list_syntax_ok(const char *s)
-{
-	if (*s == '!')
-		s++;
-	if (!strcmp(s, "all"))
-		return true;
-	for (;;) {
-		unsigned long a, b;
-
-		if (*s == 'n')
-			s++;
-		s = parse_uint(s, MEMBIND_MAX_BITS - 1, &a);
-		if (!s)
-			return false;
-		if (*s == '-') {
-			s = parse_uint(s + 1, MEMBIND_MAX_BITS - 1, &b);
-			if (!s || b < a)
-				return false;
-		}
-		if (!*s)
-			return true;
-		if (*s != ',')
-			return false;
-		s++;
-	}
-}
-
 /* Printable text of a value for a message: at most 64 bytes, control
  * characters as '?'. */
 static const char *shown(const char *s, char *buf, size_t size)
@@ -249,7 +203,7 @@ static int parse_binding(const char *text, struct binding *b, char *err,
 					 name);
 		if (strlen(colon + 1) >= sizeof(b->list))
 			return set_error(err, size, "list too long");
-		if (!list_syntax_ok(colon + 1))
+		if (!mb_list_syntax_ok(colon + 1))
 			return set_error(err, size,
 					 "malformed list '%s' (expected memblk ids like 0-2,5, nodes like n0,n2-3, all, or !LIST)",
 					 shown(colon + 1, s1, sizeof(s1)));
@@ -498,12 +452,12 @@ static int nodes_to_memblks(const char *s, unsigned int nbits,
 	for (;;) {
 		unsigned long a, b;
 
-		s = parse_uint(s, MEMBIND_MAX_BITS - 1, &a);
+		s = mb_parse_uint(s, MEMBIND_MAX_BITS - 1, &a);
 		if (!s)
 			return -EINVAL;
 		b = a;
 		if (*s == '-') {
-			s = parse_uint(s + 1, MEMBIND_MAX_BITS - 1, &b);
+			s = mb_parse_uint(s + 1, MEMBIND_MAX_BITS - 1, &b);
 			if (!s || b < a)
 				return -EINVAL;
 		}

@@ -38,6 +38,7 @@
 #include <slurm/spank.h>
 
 #include "membind.h"
+#include "../../src/list_syntax.h"
 
 SPANK_PLUGIN(membind, 1);
 
@@ -66,53 +67,6 @@ static unsigned int site_allow = ~0u; /* bit per scheme */
 static bool site_verbose;
 
 /* ---- syntax, checked everywhere (no topology needed) -------------------- */
-
-/* Digits only, value at most max.  Returns the end, or NULL. */
-static const char *parse_uint(const char *s, unsigned long max,
-			      unsigned long *val)
-{
-	unsigned long v = 0;
-
-	if (*s < '0' || *s > '9')
-		return NULL;
-	while (*s >= '0' && *s <= '9') {
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return NULL;
-		s++;
-	}
-	*val = v;
-	return s;
-}
-
-/* A LIST as memblk_list_parse() reads it: "all", "0-2,5", "n0,n2-3", with an
- * optional leading '!'. */
-static bool list_syntax_ok(const char *s)
-{
-	if (*s == '!')
-		s++;
-	if (!strcmp(s, "all"))
-		return true;
-	for (;;) {
-		unsigned long a, b;
-
-		if (*s == 'n')
-			s++;
-		s = parse_uint(s, MEMBIND_MAX_BITS - 1, &a);
-		if (!s)
-			return false;
-		if (*s == '-') {
-			s = parse_uint(s + 1, MEMBIND_MAX_BITS - 1, &b);
-			if (!s || b < a)
-				return false;
-		}
-		if (!*s)
-			return true;
-		if (*s != ',')
-			return false;
-		s++;
-	}
-}
 
 static int set_error(char *err, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -154,7 +108,7 @@ static int parse_binding(const char *text, struct request *r, char *err,
 					 name);
 		if (strlen(colon + 1) >= sizeof(r->list))
 			return set_error(err, size, "list too long");
-		if (!list_syntax_ok(colon + 1))
+		if (!mb_list_syntax_ok(colon + 1))
 			return set_error(err, size,
 					 "malformed list '%s' (expected memblk ids like 0-2,5, nodes like n0,n2-3, all, or !LIST)",
 					 colon + 1);
@@ -180,12 +134,12 @@ static const char *parse_map_entry(const char *s, struct map_entry *e)
 	e->node = *s == 'n';
 	if (e->node)
 		s++;
-	s = parse_uint(s, MEMBIND_MAX_BITS - 1, &e->id);
+	s = mb_parse_uint(s, MEMBIND_MAX_BITS - 1, &e->id);
 	if (!s)
 		return NULL;
 	e->count = 1;
 	if (*s == '*') {
-		s = parse_uint(s + 1, MAP_MAX, &e->count);
+		s = mb_parse_uint(s + 1, MAP_MAX, &e->count);
 		if (!s || e->count == 0)
 			return NULL;
 	}
