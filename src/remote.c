@@ -1104,6 +1104,11 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 	r = check_thread(op, tid, &suspended);
 	if (r)
 		goto out_regs;
+	/* Register state a syscall does not keep (arm64's SVE), put back by
+	 * finish() with the registers. */
+	r = mb_arch_save_ext(tid, &orig);
+	if (r)
+		goto out_regs;
 	t_inj = now_ns();
 
 	/* Scratch memory for the arguments: below the red zone of this

@@ -28,6 +28,15 @@
  *   from /proc/PID/task/TID/syscall while the thread is still blocked,
  *   just before remote.c interrupts it; mb_arch_getregs() attaches it when
  *   nr, x1-x5, sp and pc at the stop are those of that call.
+ * - A syscall discards a thread's live SVE state (the Z registers beyond
+ *   their low 128 bits, P0-P15 and FFR become zero) and ends streaming mode
+ *   (the kernel's sve.rst and sme.rst; fp_user_discard() on every syscall
+ *   entry).  A thread stopped at an arbitrary instruction of SVE code, such
+ *   as glibc's string functions on SVE hardware, would go on with those
+ *   registers zeroed after our injected call: wrong results, or a crash.
+ *   mb_arch_save_ext() reads that state at the first stop when it is live
+ *   (NT_ARM_SSVE in streaming mode, else NT_ARM_SVE), and mb_arch_restore()
+ *   writes it back with the registers.  ZA and ZT0 survive a syscall.
  */
 #ifndef MEMBIND_ARCH_AARCH64_H
 #define MEMBIND_ARCH_AARCH64_H
@@ -38,6 +47,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
@@ -45,6 +55,12 @@
 
 #ifndef NT_ARM_SYSTEM_CALL
 #define NT_ARM_SYSTEM_CALL 0x404
+#endif
+#ifndef NT_ARM_SVE
+#define NT_ARM_SVE 0x405
+#endif
+#ifndef NT_ARM_SSVE
+#define NT_ARM_SSVE 0x40b
 #endif
 
 typedef struct {
@@ -54,6 +70,11 @@ typedef struct {
 	 * blocked in, from mb_arch_before_stop() (see above). */
 	bool x0_known;
 	unsigned long orig_x0;
+	/* The live SVE/streaming state saved by mb_arch_save_ext(), written
+	 * back by mb_arch_restore(); NULL when there is none to keep. */
+	const void *ext;
+	size_t ext_len;
+	unsigned int ext_note;
 } mb_regs_t;
 
 #define MB_ARCH_NAME "aarch64"
@@ -163,6 +184,9 @@ static inline int mb_arch_getregs(pid_t tid, mb_regs_t *r)
 		return -errno;
 	r->x0_known = false;
 	r->orig_x0 = 0;
+	r->ext = NULL;
+	r->ext_len = 0;
+	r->ext_note = 0;
 	b = mb_a64_slot(tid);
 	if (b && b->nr >= 0 && (long)r->r.regs[8] == b->nr &&
 	    r->r.pc == b->pc && r->r.sp == b->sp &&
@@ -233,14 +257,75 @@ static inline void mb_arch_skip_entry(mb_regs_t *r)
 	r->syscallno = -1;
 }
 
+/*
+ * Save tid's SVE or streaming-SVE register state into r if it is live (see
+ * above).  One buffer serves all threads: remote.c saves a thread's state
+ * and restores it within one thread_complete(), one thread at a time, under
+ * remote_lock; the buffer is kept for the next call.
+ */
+static unsigned char *mb_a64_ext;
+static size_t mb_a64_ext_cap;
+
+#define MB_ARCH_SAVE_EXT 1
+static inline int mb_arch_save_ext(pid_t tid, mb_regs_t *r)
+{
+	static const unsigned int notes[] = { NT_ARM_SSVE, NT_ARM_SVE };
+
+	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++) {
+		struct user_sve_header h;
+		struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+
+		/* EINVAL: no such register set (a CPU without SME or SVE) */
+		if (ptrace(PTRACE_GETREGSET, tid, (void *)(long)notes[i],
+			   &iov) < 0) {
+			if (errno == EINVAL || errno == ENODEV)
+				continue;
+			return -errno;
+		}
+		if (iov.iov_len < sizeof(h) ||
+		    (h.flags & SVE_PT_REGS_MASK) != SVE_PT_REGS_SVE)
+			continue; /* FPSIMD form: a syscall keeps all of it */
+		if (h.size < sizeof(h))
+			return -EIO;
+		if (h.size > mb_a64_ext_cap) {
+			unsigned char *n = realloc(mb_a64_ext, h.size);
+
+			if (!n)
+				return -ENOMEM;
+			mb_a64_ext = n;
+			mb_a64_ext_cap = h.size;
+		}
+		iov.iov_base = mb_a64_ext;
+		iov.iov_len = h.size;
+		if (ptrace(PTRACE_GETREGSET, tid, (void *)(long)notes[i],
+			   &iov) < 0)
+			return -errno;
+		r->ext = mb_a64_ext;
+		r->ext_len = iov.iov_len;
+		r->ext_note = notes[i];
+		return 0;
+	}
+	return 0;
+}
+
 /* Restore after an injected call stopped at syscall exit: the saved
- * registers, with no syscall in progress. */
+ * registers, with no syscall in progress, and the vector state saved by
+ * mb_arch_save_ext(). */
 static inline int mb_arch_restore(pid_t tid, const mb_regs_t *r)
 {
 	mb_regs_t t = *r;
+	struct iovec iov = { .iov_base = (void *)r->ext,
+			     .iov_len = r->ext_len };
+	int ret;
 
 	t.syscallno = -1;
-	return mb_arch_setregs(tid, &t);
+	ret = mb_arch_setregs(tid, &t);
+	if (ret || !r->ext)
+		return ret;
+	if (ptrace(PTRACE_SETREGSET, tid, (void *)(long)r->ext_note,
+		   &iov) < 0)
+		return -errno;
+	return 0;
 }
 
 static inline long mb_arch_retval(const mb_regs_t *r)
