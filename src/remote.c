@@ -957,6 +957,66 @@ static int check_thread(const struct rop *op, pid_t tid, bool *suspended)
 	return 0;
 }
 
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+
+/*
+ * A thread stopped inside a restartable-sequence critical section (rseq(2):
+ * per-CPU code in tcmalloc, liburcu, LTTng-UST) must leave it through its
+ * abort handler, as after any preemption.  The kernel does that on the
+ * thread's way back to user space (rseq_ip_fixup(), run because the stop
+ * was a context switch), but the first such way after our stop is into the
+ * injected syscall, outside the section: there the kernel only clears the
+ * thread's rseq_cs, and on our restore the section would run on to its
+ * commit, on whatever CPU the thread is now.  So do here what the kernel
+ * would have done at that first return: pc = abort_ip, rseq_cs = 0, when pc
+ * is inside the section and the abort handler carries the registered
+ * signature.  Anything the kernel would reject (a bad descriptor or
+ * signature: it kills the thread) is left as it is.  Kernels before 5.13
+ * cannot tell us where the rseq area is: nothing is done there.
+ * Returns 0, MB_EXECED or -errno.
+ */
+static int rseq_abort(const struct rop *op, pid_t tid, mb_regs_t *orig)
+{
+	struct {
+		uint64_t abi;
+		uint32_t size, sig, flags, pad;
+	} cfg;
+	struct {
+		uint32_t version, flags;
+		uint64_t start_ip, post_commit_offset, abort_ip;
+	} cs;
+	uint64_t csp, zero = 0, pc = mb_arch_pc(orig);
+	uint32_t sig;
+	int r;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, (void *)sizeof(cfg),
+		   &cfg) < 0)
+		return errno == ESRCH ? -ESRCH : 0;
+	if (!cfg.abi)
+		return 0; /* no rseq area registered */
+	/* struct rseq: cpu_id_start, cpu_id (u32 each), then rseq_cs */
+	r = mm_io(op, (unsigned long)cfg.abi + 8, &csp, sizeof(csp), false);
+	if (r || !csp)
+		return r == MB_EXECED ? r : 0;
+	r = mm_io(op, (unsigned long)csp, &cs, sizeof(cs), false);
+	if (r)
+		return r == MB_EXECED ? r : 0;
+	if (cs.version != 0 || pc < cs.start_ip ||
+	    pc - cs.start_ip >= cs.post_commit_offset || cs.abort_ip < 4)
+		return 0;
+	r = mm_io(op, (unsigned long)cs.abort_ip - 4, &sig, sizeof(sig), false);
+	if (r || sig != cfg.sig)
+		return r == MB_EXECED ? r : 0;
+	r = mm_io(op, (unsigned long)cfg.abi + 8, &zero, sizeof(zero), true);
+	if (r)
+		return r == MB_EXECED ? r : -EFAULT;
+	mb_arch_set_pc(orig, (unsigned long)cs.abort_ip);
+	return 0;
+}
+
 static int thread_cancel_(const struct rop *op, pid_t tid);
 
 /* tid is traced by us already: a thread we seized ahead (nothing written
@@ -1107,6 +1167,9 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 	/* Register state a syscall does not keep (arm64's SVE), put back by
 	 * finish() with the registers. */
 	r = mb_arch_save_ext(tid, &orig);
+	if (r)
+		goto out_regs;
+	r = rseq_abort(op, tid, &orig);
 	if (r)
 		goto out_regs;
 	t_inj = now_ns();

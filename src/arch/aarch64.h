@@ -221,6 +221,11 @@ static inline unsigned long mb_arch_pc(const mb_regs_t *r)
 	return r->r.pc;
 }
 
+static inline void mb_arch_set_pc(mb_regs_t *r, unsigned long pc)
+{
+	r->r.pc = pc;
+}
+
 static inline void mb_arch_set_call(mb_regs_t *r, unsigned long pc, long nr,
 				    const unsigned long a[6])
 {

@@ -70,6 +70,16 @@ static inline unsigned long mb_arch_sp(const mb_regs_t *r)
 	return r->rsp;
 }
 
+static inline unsigned long mb_arch_pc(const mb_regs_t *r)
+{
+	return r->rip;
+}
+
+static inline void mb_arch_set_pc(mb_regs_t *r, unsigned long pc)
+{
+	r->rip = pc;
+}
+
 /* Registers that run syscall nr with args at pc, starting from r. */
 static inline void mb_arch_set_call(mb_regs_t *r, unsigned long pc, long nr,
 				    const unsigned long a[6])

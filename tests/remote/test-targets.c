@@ -27,6 +27,10 @@
  *            200 times: its registers are never changed (on arm64 every
  *            injected syscall zeroed the SVE predicates and ended
  *            streaming mode: the cause of the exec case's deaths there).
+ *  rseq      a target spinning inside an rseq(2) critical section is
+ *            rebound 50 times: each stop aborts the section, as any
+ *            preemption does (the kernel's abort was lost on the way into
+ *            the injected syscall, and the section ran on to its commit).
  *  frozen    a target in a frozen cgroup (cgroup v2 cgroup.freeze, what
  *            docker pause does): the call gives -ETIMEDOUT within a few
  *            seconds, and once thawed the target runs on, untraced, with
@@ -44,6 +48,8 @@
 
 #include "rt.h"
 #include "vecspin.h"
+#include "rseqspin.h"
+#include <sys/mman.h>
 
 static char *self_exe;
 
@@ -207,6 +213,71 @@ static void case_vector(void)
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
 	}
+}
+
+/* ---- rseq ---- */
+
+static void case_rseq(void)
+{
+	struct rseq_shared *s;
+	unsigned long one = 1;
+	int st, rounds = 0;
+	pid_t pid;
+
+	if (!rseq_usable()) {
+		printf("# rseq: no rseq area registered by glibc for this "
+		       "thread (kernel, tunable or architecture): skipped\n");
+		return;
+	}
+	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s == MAP_FAILED) {
+		rt_fail("rseq: mmap: %s", strerror(errno));
+		return;
+	}
+	memset((void *)s, 0, sizeof(*s));
+	s->epoch = 1;
+	pid = fork();
+	if (pid == 0) {
+		for (;;)
+			rseq_round(s);
+	}
+	for (int i = 0; i < 50; i++) {
+		int m = i % 2 ? RT_MPOL_BIND : RT_MPOL_PREFERRED;
+		int r;
+
+		/* The target spins in a section that read the epoch before
+		 * the new one: the stop must abort it. */
+		usleep(2000);
+		s->epoch = s->epoch + 1;
+		r = mb_remote_set_mempolicy(pid, m, &one, 64);
+		s->go = s->epoch;
+		if (r) {
+			rt_fail("rseq: call %d: %d", i, r);
+			break;
+		}
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			rt_fail("rseq: the target died at call %d", i);
+			munmap((void *)s, sizeof(*s));
+			return;
+		}
+		rounds++;
+	}
+	usleep(20000);
+	RT_CHECK(s->aborts > 0, "rseq: no section was ever aborted");
+	RT_CHECK(s->violations == 0,
+		 "rseq: %llu of %d sections ran on to their commit across a "
+		 "stop (aborts %llu)",
+		 (unsigned long long)s->violations, rounds,
+		 (unsigned long long)s->aborts);
+	printf("# rseq: %d calls: %llu sections aborted by the stops, %llu "
+	       "committed, %llu ran on across a stop\n",
+	       rounds, (unsigned long long)s->aborts,
+	       (unsigned long long)s->commits,
+	       (unsigned long long)s->violations);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	munmap((void *)s, sizeof(*s));
 }
 
 /* ---- leader ---- */
@@ -605,6 +676,7 @@ int main(int argc, char **argv)
 		exec_loop();
 	srand(4321);
 	case_vector();
+	case_rseq();
 	case_exec();
 	case_frozen();
 	case_leader();
