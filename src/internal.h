@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "membind.h"
 
@@ -52,7 +53,16 @@ int mb_parse_list(const char *s, size_t len, unsigned long *mask,
 int mb_format_list(const unsigned long *mask, unsigned int nbits, char *buf,
 		   size_t size);
 
-/* ---- sysfs.c: reading files below a root that mirrors /sys ---- */
+/* ---- procfs.c: the one reader of /proc and /sys ---- */
+/* Files are read below a root: MB_SYS for the live system's sysfs, or a
+ * captured tree that stands for it (MEMBIND_SYSFS_ROOT; a topology keeps
+ * the root it was read from), and MB_PROC.  The sysfs directories are
+ * named relative to that root, the same for every reader. */
+#define MB_SYS "/sys"
+#define MB_PROC "/proc"
+#define MB_NODE_DIR "devices/system/node"
+#define MB_MEMORY_DIR "devices/system/memory"
+
 /* The largest sysfs file we read: a distance line of 1024 nodes, or a
  * meminfo, fits many times over. */
 #define MB_FILE_MAX 16384
@@ -64,9 +74,25 @@ int mb_format_list(const unsigned long *mask, unsigned int nbits, char *buf,
 int mb_open_regular(int dirfd, const char *path);
 /* Read root/path (printf-style path) into buf, NUL-terminated.  Returns the
  * length, -ENOENT if missing, -EFBIG if larger than size - 1, -EINVAL if it
- * is not a regular file, or -errno. */
+ * is not a regular file, or -errno.  Never allocates. */
 int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
 		 ...) __attribute__((format(printf, 4, 5)));
+/* The same, relative to an open directory (fewer path lookups). */
+int mb_read_fileat(int dirfd, char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A whole file of any size up to max bytes: in buf (size bytes; buf NULL:
+ * none) when it fits, else in a malloc'ed buffer.  t->s is the text,
+ * NUL-terminated, t->len its length; mb_text_free() releases it.  Returns
+ * the length, -EFBIG if larger than max - 1, -EINVAL if not a regular file,
+ * -ENOMEM, or -errno. */
+struct mb_text {
+	char *s;
+	size_t len;
+	char *heap; /* s when it did not fit buf */
+};
+int mb_read_text(struct mb_text *t, char *buf, size_t size, size_t max,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void mb_text_free(struct mb_text *t);
 /* A file of any size up to MB_FILE_ALLOC_MAX (printf-style path) into
  * *out, malloc'ed and NUL-terminated, for the caller to free.  Returns the
  * length, -EFBIG if larger, -EINVAL if not a regular file, or -errno.  For
@@ -75,12 +101,98 @@ int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
 #define MB_FILE_ALLOC_MAX (16UL << 20)
 int mb_read_file_alloc(char **out, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* The same, relative to an open directory (fewer path lookups). */
-int mb_read_fileat(int dirfd, char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+
+/* MB_PROC "/PID/task/TID/file"; pid 0 is "self", tid 0 the process's own
+ * file.  -ENAMETOOLONG if it does not fit. */
+int mb_proc_path(char *path, size_t size, pid_t pid, pid_t tid,
+		 const char *file);
+
+/* Fields of a status file; a missing one reads as 0 ('?' for the state). */
+struct mb_status {
+	char state;
+	pid_t tgid, tracer;
+	int seccomp;
+	bool has_tracer, has_seccomp; /* TracerPid:, Seccomp: were there */
+	uint64_t sigpnd, shdpnd, sigblk, sigign, sigcgt;
+};
+void mb_status_parse(const char *text, struct mb_status *st);
+/* Read and parse a status file, however long (its Groups line has no
+ * useful bound): on the stack, the heap only for a long one.  0, or -errno
+ * (mb_status_read(): -ESRCH for a process or thread that is not there). */
+int mb_status_read_at(const char *path, struct mb_status *st);
+int mb_status_read(pid_t pid, pid_t tid, struct mb_status *st);
+/* The start of a stat file into buf (a prefix: its first fields are what
+ * we read), and *after_comm: the text after the command name's ") ", which
+ * starts with the state letter.  Returns the length, -EBADMSG without a
+ * command name, or -errno.  Never allocates. */
+int mb_stat_read(pid_t pid, pid_t tid, char *buf, size_t size,
+		 const char **after_comm);
+/* A thread's state letter (> 0), 0 if it is not there, -EBADMSG for
+ * unreadable text, or -errno.  Never allocates. */
+int mb_thread_state(pid_t pid, pid_t tid);
+
+/* One line of a maps file.  name, the rest of the line after the inode
+ * (blanks included, "" for none), is valid during the walk's callback
+ * only; truncated: the line did not fit MB_MAPS_LINE and name is cut. */
+#define MB_MAPS_LINE 4608
+struct mb_mapping {
+	uintptr_t lo, hi;
+	uint64_t offset, inode;
+	char perms[5]; /* "r-xp" */
+	bool deleted;  /* name ends in " (deleted)" */
+	bool truncated;
+	const char *name;
+};
+/* Parse one line (len bytes, s[len] == '\0', no newline).  0 or -EINVAL
+ * (-ERANGE for a number too large). */
+int mb_maps_parse_line(char *s, size_t len, struct mb_mapping *m);
+/* Call fn for each well-formed line of a maps file, in file order, lines
+ * of any length; lines that do not parse are skipped.  A non-zero answer
+ * of fn stops the walk and is returned; else 0, or -errno.  Never
+ * allocates (a stack buffer of MB_MAPS_LINE bytes). */
+int mb_maps_walk_at(const char *path,
+		    int (*fn)(void *arg, const struct mb_mapping *m),
+		    void *arg);
+/* The same for MB_PROC/PID[/task/TID]/maps (see mb_proc_path()). */
+int mb_maps_walk(pid_t pid, pid_t tid,
+		 int (*fn)(void *arg, const struct mb_mapping *m), void *arg);
+/* The mappings of a maps file, in address order, to look addresses up. */
+struct mb_range {
+	uintptr_t lo, hi;
+	uint64_t offset, inode;
+	char perms[5];
+};
+struct mb_maps {
+	size_t n, cap;
+	struct mb_range *r;
+	size_t hint; /* the last one found */
+};
+/* 0 or -errno; *m is empty on failure.  mb_maps_free() releases it. */
+int mb_maps_load_at(const char *path, struct mb_maps *m);
+int mb_maps_load(pid_t pid, pid_t tid, struct mb_maps *m);
+/* The mapping holding address a, or NULL. */
+const struct mb_range *mb_maps_find(struct mb_maps *m, uintptr_t a);
+void mb_maps_free(struct mb_maps *m);
+
+/* A field of MB_PROC/meminfo ("MemTotal"), in bytes.  0, -EINVAL if it
+ * is missing or malformed, or -errno. */
+int mb_meminfo(const char *key, uint64_t *bytes);
+/* sysroot/devices/system/memory/block_size_bytes.  0, -EINVAL if it is
+ * malformed, zero or at least 2^62, or -errno. */
+int mb_block_size(const char *sysroot, uint64_t *bytes);
+/* sysconf(_SC_PAGESIZE), read once. */
+size_t mb_page_size(void);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t mb_now_ns(void);
+
+/* ---- sysfs.c: parsers of sysfs and procfs text ---- */
 /* One unsigned decimal number, optionally followed by blanks/newline.
  * -EINVAL for anything else, -ERANGE for more than max. */
 int mb_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
+/* The value of a "key: X kB" line of a meminfo text (a node's lines
+ * start with "Node N "), in bytes.  -EINVAL if missing or malformed. */
+int mb_meminfo_field(const char *s, size_t len, const char *key,
+		     uint64_t *bytes);
 /* A node's meminfo: "Node N MemTotal: X kB" and "Node N MemFree: X kB"
  * lines, in bytes.  -EINVAL if either is missing or malformed. */
 int mb_parse_meminfo(const char *s, size_t len, uint64_t *total,
