@@ -74,22 +74,20 @@ static int read_fd(int fd, char *buf, size_t size, size_t max, char **heap,
 
 		if (n + 1 >= cap) {
 			size_t ncap = cap ? 2 * cap : 4096;
-			char *np;
+			char extra, *np;
 
 			if (how == PREFIX && cap)
 				break;
-			if (cap >= max) {
-				char extra;
-
-				/* Full: anything more is a file too large. */
-				do
-					r = read(fd, &extra, 1);
-				while (r < 0 && errno == EINTR);
-				if (r == 0)
-					break;
-				ret = r < 0 ? -errno : -EFBIG;
+			/* Full: is there more?  A file that exactly fills
+			 * buf stays there. */
+			do
+				r = cap ? read(fd, &extra, 1) : 1;
+			while (r < 0 && errno == EINTR);
+			if (r == 0)
+				break;
+			ret = r < 0 ? -errno : -EFBIG;
+			if (r < 0 || cap >= max)
 				goto fail;
-			}
 			if (ncap > max)
 				ncap = max;
 			np = realloc(p == buf ? NULL : p, ncap);
@@ -100,7 +98,11 @@ static int read_fd(int fd, char *buf, size_t size, size_t max, char **heap,
 			if (p == buf && n)
 				memcpy(np, buf, n);
 			p = np;
+			if (cap)
+				p[n++] = extra;
 			cap = ncap;
+			if (n + 1 >= cap)
+				continue;
 		}
 		r = read(fd, p + n, cap - 1 - n);
 		if (r < 0 && errno == EINTR)
