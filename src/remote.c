@@ -106,20 +106,12 @@ static struct {
 	uint64_t since[2];
 } stats;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void stats_begin(pid_t tid)
 {
 	int i = stats.tid[0] == 0 ? 0 : 1;
 
 	stats.tid[i] = tid;
-	stats.since[i] = now_ns();
+	stats.since[i] = mb_now_ns();
 }
 
 /* A thread that is late to stop (blocked in the kernel) is not held: its
@@ -142,7 +134,7 @@ static void stats_end(pid_t tid)
 {
 	for (int i = 0; i < 2; i++) {
 		if (stats.tid[i] == tid) {
-			uint64_t d = now_ns() - stats.since[i];
+			uint64_t d = mb_now_ns() - stats.since[i];
 
 			if (d > stats.max_pause_ns)
 				stats.max_pause_ns = d;
@@ -195,113 +187,6 @@ void mb_remote_test_fault_after_set(int n)
 
 /* ---- /proc helpers ---- */
 
-static int read_text(const char *path, char *buf, size_t size)
-{
-	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	while (len < size - 1) {
-		ssize_t r = read(fd, buf + len, size - 1 - len);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			close(fd);
-			return (int)r;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return (int)len;
-}
-
-/* The value after "Key:" in a /proc status text, or NULL. */
-static const char *status_field(const char *text, const char *key)
-{
-	size_t klen = strlen(key);
-	const char *p = text;
-
-	while (p && *p) {
-		if (!strncmp(p, key, klen) && p[klen] == ':') {
-			p += klen + 1;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			return p;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return NULL;
-}
-
-struct tstatus {
-	char state;
-	pid_t tgid;
-	pid_t tracer;
-	int seccomp;
-	uint64_t sigpnd, shdpnd, sigblk, sigign, sigcgt;
-};
-
-/* Limit for read_text_alloc(): a status file with 65536 groups is about
- * 450 KiB. */
-#define MB_TEXT_MAX (4u << 20)
-
-/* The whole of a /proc text file, in a buffer to free.  Returns its length
- * or -errno. */
-static int read_text_alloc(const char *path, char **out)
-{
-	size_t size = 16384, len = 0;
-	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n;
-
-		if (!buf || len + 1 >= size) {
-			char *nb;
-
-			if (buf)
-				size *= 2;
-			if (size > MB_TEXT_MAX) {
-				r = -EFBIG;
-				break;
-			}
-			nb = realloc(buf, size);
-			if (!nb) {
-				r = -ENOMEM;
-				break;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + len, size - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0) {
-			close(fd);
-			buf[len] = '\0';
-			*out = buf;
-			return (int)len;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	free(buf);
-	return r;
-}
-
 /*
  * Read /proc/PID[/task/TID]/status, all of it: a long Groups: line (a
  * process in thousands of groups) pushes the fields after it, Seccomp: and
@@ -309,51 +194,13 @@ static int read_text_alloc(const char *path, char **out)
  * TracerPid: or Seccomp: is refused with -EPERM: what cannot be checked is
  * not taken as "not traced" and "no filter".
  */
-static int read_status(pid_t pid, pid_t tid, struct tstatus *st)
+static int read_status(pid_t pid, pid_t tid, struct mb_status *st)
 {
-	char path[64], small[4096], *big = NULL;
-	const char *buf = small, *v;
-	int r;
+	int r = mb_status_read(pid, tid, st);
 
-	if (tid)
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	else
-		snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	r = read_text(path, small, sizeof(small));
-	if (r == (int)sizeof(small) - 1) {
-		/* it filled the buffer: read the whole of it */
-		r = read_text_alloc(path, &big);
-		buf = big;
-	}
-	if (r < 0)
-		return r == -ENOENT ? -ESRCH : r;
-	memset(st, 0, sizeof(*st));
-	v = status_field(buf, "State");
-	st->state = v ? *v : '?';
-	v = status_field(buf, "Tgid");
-	st->tgid = v ? (pid_t)strtol(v, NULL, 10) : 0;
-	v = status_field(buf, "SigPnd");
-	st->sigpnd = v ? strtoull(v, NULL, 16) : 0;
-	v = status_field(buf, "ShdPnd");
-	st->shdpnd = v ? strtoull(v, NULL, 16) : 0;
-	v = status_field(buf, "SigBlk");
-	st->sigblk = v ? strtoull(v, NULL, 16) : 0;
-	v = status_field(buf, "SigIgn");
-	st->sigign = v ? strtoull(v, NULL, 16) : 0;
-	v = status_field(buf, "SigCgt");
-	st->sigcgt = v ? strtoull(v, NULL, 16) : 0;
-	r = -EPERM;
-	v = status_field(buf, "TracerPid");
-	if (v) {
-		st->tracer = (pid_t)strtol(v, NULL, 10);
-		v = status_field(buf, "Seccomp");
-		if (v) {
-			st->seccomp = (int)strtol(v, NULL, 10);
-			r = 0;
-		}
-	}
-	free(big);
-	return r;
+	if (r)
+		return r;
+	return st->has_tracer && st->has_seccomp ? 0 : -EPERM;
 }
 
 /* ---- the operation ---- */
@@ -411,20 +258,11 @@ struct job {
  * or 0 when it is gone. */
 static char thread_state(pid_t tid)
 {
-	char path[64], buf[512];
-	const char *p;
-	int r;
+	int r = mb_thread_state(tid, tid);
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", tid, tid);
-	r = read_text(path, buf, sizeof(buf));
-	/* only a thread that is not there is gone; another error (no file
-	 * descriptor or memory left) says nothing */
-	if (r == -ENOENT || r == -ESRCH)
-		return 0;
-	if (r < 0)
-		return '?';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
+	/* only a thread that is not there is gone (0); another error (no
+	 * file descriptor left) says nothing */
+	return r < 0 ? '?' : (char)r;
 }
 
 /*
@@ -478,7 +316,7 @@ static int stolen_report(pid_t tid, int *status)
  */
 static int wait_tid_until(pid_t tid, int *status, uint64_t until)
 {
-	uint64_t start = now_ns();
+	uint64_t start = mb_now_ns();
 	long pause_ns = 20000;
 
 	for (;;) {
@@ -492,7 +330,7 @@ static int wait_tid_until(pid_t tid, int *status, uint64_t until)
 			continue;
 		if (r != 0)
 			return r < 0 ? -errno : -EIO;
-		now = now_ns();
+		now = mb_now_ns();
 		if (until && now >= until) {
 			/* Out of time: a report taken by somebody else still
 			 * counts (the thread shows the tracing stop). */
@@ -605,7 +443,7 @@ static bool interrupting_signal(const struct rop *op, pid_t tid, int sig)
 				 (1ULL << (SIGCONT - 1)) |
 				 (1ULL << (SIGURG - 1)) |
 				 (1ULL << (SIGWINCH - 1));
-	struct tstatus st;
+	struct mb_status st;
 	uint64_t pend;
 
 	if (read_status(op->pid, tid, &st) < 0)
@@ -720,7 +558,7 @@ static int seccomp_check(const struct rop *op, pid_t tid);
 static enum stop_kind wait_entry(pid_t tid, int *sig)
 {
 	enum stop_kind k = wait_stop_until(tid, sig,
-					   now_ns() + MB_ENTRY_LIMIT_NS);
+					   mb_now_ns() + MB_ENTRY_LIMIT_NS);
 
 	if (k != STOP_LATE)
 		return k;
@@ -842,7 +680,7 @@ static int inject(const struct rop *op, pid_t tid, mb_regs_t *orig,
  * which it does cannot be known without reading the filter. */
 static int seccomp_check(const struct rop *op, pid_t tid)
 {
-	struct tstatus st;
+	struct mb_status st;
 	int r = read_status(op->pid, tid, &st);
 
 	if (r)
@@ -887,33 +725,31 @@ static int image_vdso(pid_t pid, pid_t tid, unsigned long *base)
 	return len ? 0 : -ESRCH; /* empty: the mm is gone */
 }
 
+/* text_at()'s walk: 1 when the mapping holding the address is found. */
+struct text_find {
+	unsigned long addr;
+	bool exec;
+};
+
+static int text_find_one(void *arg, const struct mb_mapping *m)
+{
+	struct text_find *f = arg;
+
+	if (f->addr < m->lo || f->addr >= m->hi)
+		return 0;
+	f->exec = m->perms[0] == 'r' && m->perms[2] == 'x';
+	return 1;
+}
+
 /* Is addr inside an executable mapping of the memory tid runs in now? */
 static int text_at(pid_t pid, pid_t tid, unsigned long addr)
 {
-	char path[64], line[512];
-	int r = MB_EXECED;
-	FILE *f;
+	struct text_find f = { addr, false };
+	int r = mb_maps_walk(pid, tid, text_find_one, &f);
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", pid, tid);
-	f = fopen(path, "re");
-	if (!f)
+	if (r < 0)
 		return -EAGAIN;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		char perm[8];
-
-		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) == 3 &&
-		    addr >= lo && addr < hi) {
-			if (perm[0] == 'r' && perm[2] == 'x')
-				r = 0;
-			break;
-		}
-		/* a line longer than the buffer: skip its rest */
-		while (!strchr(line, '\n') && fgets(line, sizeof(line), f))
-			;
-	}
-	fclose(f);
-	return r;
+	return r == 1 && f.exec ? 0 : MB_EXECED;
 }
 
 /*
@@ -1034,7 +870,7 @@ static int ours_again(const struct rop *op, pid_t tid)
  */
 static int thread_begin(const struct rop *op, pid_t tid)
 {
-	struct tstatus st;
+	struct mb_status st;
 	int r = read_status(op->pid, tid, &st);
 
 	if (r == -ESRCH)
@@ -1099,7 +935,7 @@ static int thread_cancel_(const struct rop *op, pid_t tid)
 	/* A thread that does not stop stays seized, untouched: the helper
 	 * process lets it go when it exits (the kernel drops a pending
 	 * interrupt when its tracer goes). */
-	k = wait_stop_until(tid, &sig, now_ns() + op->late_ns);
+	k = wait_stop_until(tid, &sig, mb_now_ns() + op->late_ns);
 	if (k == STOP_LATE)
 		return -ETIMEDOUT;
 	if (k == STOP_GONE)
@@ -1172,7 +1008,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 	r = rseq_abort(op, tid, &orig);
 	if (r)
 		goto out_regs;
-	t_inj = now_ns();
+	t_inj = mb_now_ns();
 
 	/* Scratch memory for the arguments: below the red zone of this
 	 * thread's stack, where nothing of the program lives; saved and
@@ -1265,7 +1101,7 @@ out_regs:
 	if (r2 == MB_GONE)
 		return MB_GONE;
 	if (t_inj)
-		inject_stats(now_ns() - t_inj);
+		inject_stats(mb_now_ns() - t_inj);
 	return r ? r : r2;
 }
 
@@ -1294,13 +1130,38 @@ static unsigned long possible_nodes(void)
 {
 	char buf[4096];
 	unsigned int max = 0;
+	int len = mb_read_file(MB_SYS, buf, sizeof(buf),
+			       MB_NODE_DIR "/possible");
 
-	if (read_text("/sys/devices/system/node/possible", buf,
-		      sizeof(buf)) < 0 ||
-	    mb_parse_list(buf, strlen(buf), NULL, MEMBIND_MAX_BITS, &max) < 0 ||
+	if (len < 0 ||
+	    mb_parse_list(buf, (size_t)len, NULL, MEMBIND_MAX_BITS, &max) < 0 ||
 	    max == 0)
 		return 1024; /* MAX_NUMNODES: always enough */
 	return max;
+}
+
+/* find_bytes_in()'s walk: the vdso in slot 0, then up to 63 other
+ * executable mappings. */
+struct text_list {
+	unsigned long lo[64], hi[64];
+	int n;
+};
+
+static int text_list_add(void *arg, const struct mb_mapping *m)
+{
+	struct text_list *l = arg;
+
+	if (m->perms[0] != 'r' || m->perms[2] != 'x')
+		return 0;
+	if (!strcmp(m->name, "[vdso]")) {
+		l->lo[0] = m->lo;
+		l->hi[0] = m->hi;
+	} else if (l->n < 64) {
+		l->lo[l->n] = m->lo;
+		l->hi[l->n] = m->hi;
+		l->n++;
+	}
+	return 0;
 }
 
 /*
@@ -1314,49 +1175,28 @@ static int find_bytes_in(pid_t pid, pid_t tid, const unsigned char *insn,
 			 size_t len, size_t align, unsigned long *addr,
 			 unsigned long *vdso_end)
 {
-	char path[64], line[512];
 	static unsigned char chunk[65536 + 16]; /* under remote_lock */
-	unsigned long lo[64], hi[64];
-	int n = 0, pass;
-	FILE *f;
+	struct text_list l;
+	int pass, r;
 
 	if (len == 0 || len > 16 || align == 0)
 		return -EINVAL;
-	/* The maps of a live thread: an exited leader's are empty. */
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", pid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ESRCH : -EPERM;
 	/* pass 0 collects [vdso] into slot 0, then every r-x mapping */
-	lo[0] = hi[0] = 0;
-	n = 1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-		char perm[8];
-
-		if (sscanf(line, "%lx-%lx %7s", &s, &e, perm) != 3)
-			continue;
-		if (perm[0] != 'r' || perm[2] != 'x')
-			continue;
-		if (strstr(line, "[vdso]")) {
-			lo[0] = s;
-			hi[0] = e;
-		} else if (n < 64) {
-			lo[n] = s;
-			hi[n] = e;
-			n++;
-		}
-	}
-	fclose(f);
+	l.lo[0] = l.hi[0] = 0;
+	l.n = 1;
+	/* The maps of a live thread: an exited leader's are empty. */
+	r = mb_maps_walk(pid, tid, text_list_add, &l);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : -EPERM;
 	if (vdso_end)
-		*vdso_end = hi[0];
-	for (pass = 0; pass < n; pass++) {
+		*vdso_end = l.hi[0];
+	for (pass = 0; pass < l.n; pass++) {
 		/* chunks start at multiples of align (mappings do anyway) */
-		unsigned long p = (lo[pass] + align - 1) / align * align;
+		unsigned long p = (l.lo[pass] + align - 1) / align * align;
 		size_t budget = 16u << 20;
 
-		while (p < hi[pass] && budget) {
-			size_t got = hi[pass] - p, step;
+		while (p < l.hi[pass] && budget) {
+			size_t got = l.hi[pass] - p, step;
 
 			if (got > sizeof(chunk))
 				got = sizeof(chunk);
@@ -1440,7 +1280,7 @@ struct live_ctx {
 static int live_add(void *arg, pid_t tid)
 {
 	struct live_ctx *c = arg;
-	struct tstatus st;
+	struct mb_status st;
 
 	if (read_status(c->pid, tid, &st) == 0 && st.state != 'Z' &&
 	    st.state != 'X') {
@@ -1496,22 +1336,20 @@ static int ours_again(const struct rop *op, pid_t tid);
 static int op_init(struct rop *op, pid_t pid, pid_t caller)
 {
 	char path[64], buf[1024];
-	struct tstatus st;
+	struct mb_status st;
 	unsigned long flags = 0;
-	char *p;
+	const char *p;
 	int r;
 
 	memset(op, 0, sizeof(*op));
 	op->memfd = -1;
 	if (pid <= 0)
 		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	r = read_text(path, buf, sizeof(buf));
-	if (r < 0)
+	r = mb_stat_read(pid, 0, buf, sizeof(buf), &p);
+	if (r < 0 && r != -EBADMSG)
 		return r == -ENOENT ? -ESRCH : r;
-	p = strrchr(buf, ')');
 	/* after ") ": state ppid pgrp session tty tpgid flags */
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+	if (r < 0 || sscanf(p, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
 		return -EIO;
 	if (flags & 0x00200000UL) /* PF_KTHREAD */
 		return -EINVAL;
@@ -1661,7 +1499,7 @@ static int run_one(const struct rop *op, pid_t tid, struct job *job,
 			 * stop again goes back to the late ones rather than
 			 * keep the next thread, begun ahead, in its stop. */
 			k = wait_stop_until(tid, &sig,
-					    now_ns() + (may_defer ? MB_PROMPT_NS
+					    mb_now_ns() + (may_defer ? MB_PROMPT_NS
 								  : op->late_ns));
 			if (k == STOP_LATE) {
 				stats_drop(tid);
@@ -1690,7 +1528,7 @@ static int do_thread(struct rop *op, struct rthread *t, const struct job *tmpl,
 	r = run_one(op, t->tid, &job, began, k, sig, true);
 	if (r == MB_LATE) {
 		if (!t->late)
-			t->late_until = now_ns() + op->late_ns;
+			t->late_until = mb_now_ns() + op->late_ns;
 		t->late = true;
 		return 0;
 	}
@@ -1723,7 +1561,7 @@ static int do_late(struct rop *op, size_t first, const struct job *tmpl,
 
 	for (;;) {
 		bool left = false;
-		uint64_t now = now_ns();
+		uint64_t now = mb_now_ns();
 		int others = 0;
 
 		for (size_t i = first; i < op->n; i++)
@@ -1807,7 +1645,7 @@ static int run_all(struct rop *op, size_t first, struct job *tmpl,
 			}
 		}
 		next_began = -1;
-		k = wait_stop_until(t->tid, &sig, now_ns() + MB_PROMPT_NS);
+		k = wait_stop_until(t->tid, &sig, mb_now_ns() + MB_PROMPT_NS);
 		if (k != STOP_LATE && k != STOP_GONE && t->tid == op->pid) {
 			/* the leader alone (below): not while late threads of
 			 * ours are seized; it waits in its stop for them, and
@@ -1819,13 +1657,13 @@ static int run_all(struct rop *op, size_t first, struct job *tmpl,
 				k = STOP_LATE;
 				stats_drop(t->tid);
 				t->late = true;
-				t->late_until = now_ns() + op->late_ns;
+				t->late_until = mb_now_ns() + op->late_ns;
 				continue;
 			}
 		}
 		if (k == STOP_LATE) {
 			t->late = true;
-			t->late_until = now_ns() + op->late_ns;
+			t->late_until = mb_now_ns() + op->late_ns;
 			stats_drop(t->tid);
 			continue;
 		}
@@ -1909,7 +1747,7 @@ static void rollback(struct rop *op, const struct rthread *model, bool all)
 			 * for its stop as long as it had left. */
 			enum stop_kind k;
 			int sig;
-			uint64_t now = now_ns();
+			uint64_t now = mb_now_ns();
 
 			k = wait_stop_until(t->tid, &sig,
 					    t->late_until > now ? t->late_until
