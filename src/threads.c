@@ -23,7 +23,6 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -159,17 +158,11 @@ err:
  * up to 65536 supplementary groups, so it is read whole, however long. */
 static bool blocks_signal(pid_t tid)
 {
-	unsigned long long blk = 0;
-	char *buf = NULL;
-	const char *p;
-	int len;
+	struct mb_status st;
 
-	len = mb_read_file_alloc(&buf, "/proc/self/task/%d/status", (int)tid);
-	p = len < 0 ? NULL : strstr(buf, "\nSigBlk:");
-	if (!p || sscanf(p + 8, "%llx", &blk) != 1)
-		blk = 0;
-	free(buf);
-	return (blk >> (bcast_signo - 1)) & 1;
+	if (mb_status_read(0, tid, &st))
+		return false;
+	return (st.sigblk >> (bcast_signo - 1)) & 1;
 }
 
 /* Threads of this process not in known[0..nknown). */
@@ -220,14 +213,6 @@ static int list_new_threads(const pid_t *known, int nknown, pid_t **out)
 	return l.n;
 }
 
-static long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
 static int futex_wait(int *addr, int val, long ns)
 {
 	struct timespec ts = {.tv_sec = ns / 1000000000L,
@@ -241,16 +226,13 @@ static int futex_wait(int *addr, int val, long ns)
  * signals)? */
 static bool thread_gone(pid_t tid)
 {
-	char buf[1024];
-	const char *st;
-	int len = mb_read_file("/proc/self/task", buf, sizeof(buf), "%d/stat",
-			       (int)tid);
+	int st = mb_thread_state(0, tid);
 
-	if (len < 0) /* other errors (EMFILE, ENOMEM) prove nothing */
-		return len == -ENOENT || len == -ESRCH;
-	/* The state follows the last ')' (the name may hold one). */
-	st = strrchr(buf, ')');
-	return !st || st[1] != ' ' || st[2] == 'Z' || st[2] == 'X';
+	if (st == -EBADMSG) /* no state where it should be */
+		return true;
+	if (st < 0) /* other errors (EMFILE, ENOMEM) prove nothing */
+		return false;
+	return st == 0 || st == 'Z' || st == 'X';
 }
 
 /* Queue the signal to every slot's thread and wait for their answers.
@@ -261,7 +243,7 @@ static bool thread_gone(pid_t tid)
  * nothing); no answer in 5 s is -ETIMEDOUT. */
 static int run_round(struct bcast *b)
 {
-	long t0 = now_ns();
+	uint64_t t0 = mb_now_ns();
 	int sent = 0, gone = 0, ret = 0;
 
 	b->tag = ++bcast_gen;
@@ -294,7 +276,7 @@ static int run_round(struct bcast *b)
 
 		if (done + gone >= sent)
 			break;
-		ms = (now_ns() - t0) / 1000000;
+		ms = (long)((mb_now_ns() - t0) / 1000000);
 		if (ms >= next_scan) {
 			bool stuck = false;
 
