@@ -122,41 +122,17 @@ struct job {
 };
 
 /* ---- reading /proc ---- */
+/* A whole /proc file of any size, or NULL with errno set. */
 static char *read_all(const char *path)
 {
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap);
-	ssize_t got;
-	int fd;
+	struct mb_text t;
+	int r = mb_read_text(&t, NULL, 0, INT_MAX, "%s", path);
 
-	if (!buf)
-		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
+	if (r < 0) {
+		errno = -r;
 		return NULL;
 	}
-	while ((got = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += (size_t)got;
-		if (cap - len - 1 < 4096) {
-			char *nb = realloc(buf, 2 * cap);
-
-			if (!nb) {
-				got = -1;
-				errno = ENOMEM;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	close(fd);
-	if (got < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = 0;
-	return buf;
+	return t.heap;
 }
 
 /* A policy of numa_maps ("interleave:0-3", "bind=static:1", "default")
@@ -217,78 +193,6 @@ static bool policy_is(const char *s, size_t n, const struct mb_kpol *k)
 	return !memcmp(nodes, k->nodes, MB_LONGS(k->nbits) * sizeof(long));
 }
 
-struct mapline {
-	uintptr_t start, end;
-	uint64_t offset;
-	bool file;
-};
-
-static int maps_read(pid_t pid, struct mapline **out, size_t *nout)
-{
-	char path[64], *buf, *s;
-	struct mapline *m = NULL;
-	size_t n = 0, cap = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	buf = read_all(path);
-	if (!buf)
-		return errno == ENOENT ? -ESRCH : -errno;
-	for (s = buf; *s;) {
-		char *nl = strchr(s, '\n');
-		unsigned long lo, hi, off, ino;
-		char perms[8];
-		int used = 0;
-
-		if (nl)
-			*nl = 0;
-		if (sscanf(s, "%lx-%lx %7s %lx %*s %lu%n", &lo, &hi, perms,
-			   &off, &ino, &used) >= 5 && lo < hi) {
-			if (n == cap) {
-				struct mapline *nm;
-
-				cap = cap ? 2 * cap : 256;
-				nm = realloc(m, cap * sizeof(*m));
-				if (!nm) {
-					free(m);
-					free(buf);
-					return -ENOMEM;
-				}
-				m = nm;
-			}
-			m[n].start = lo;
-			m[n].end = hi;
-			m[n].offset = off;
-			m[n].file = ino != 0;
-			n++;
-		}
-		if (!nl)
-			break;
-		s = nl + 1;
-	}
-	free(buf);
-	*out = m;
-	*nout = n;
-	return 0;
-}
-
-static const struct mapline *maps_find(const struct mapline *m, size_t n,
-				       uintptr_t a)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (a < m[mid].start)
-			hi = mid;
-		else if (a >= m[mid].end)
-			lo = mid + 1;
-		else
-			return &m[mid];
-	}
-	return NULL;
-}
-
 /* A mapping larger than this whose resident pages are fewer than one in
  * MV_SPARSE_RATIO is not scanned (see collect()). */
 #define MV_SPARSE_MIN (64ULL << 30)
@@ -301,32 +205,32 @@ static void add(uint64_t *c, uint64_t n);
 static int collect(struct job *j, pid_t pid, uintptr_t lo, uintptr_t hi,
 		   const struct mb_kpol *k)
 {
-	struct mapline *m = NULL;
-	size_t nm = 0, cap = 0;
+	struct mb_maps maps;
+	size_t cap = 0;
 	char path[64], *buf, *s;
 	int ret;
 
-	ret = maps_read(pid, &m, &nm);
+	ret = mb_maps_load(pid, 0, &maps);
 	if (ret)
-		return ret;
-	snprintf(path, sizeof(path), "/proc/%d/numa_maps", (int)pid);
+		return ret == -ENOENT ? -ESRCH : ret;
+	mb_proc_path(path, sizeof(path), pid, 0, "numa_maps");
 	buf = read_all(path);
 	if (!buf) {
 		ret = errno == ENOENT ? -ESRCH : -errno;
-		free(m);
+		mb_maps_free(&maps);
 		return ret;
 	}
 	for (s = buf; *s && !ret;) {
 		char *nl = strchr(s, '\n'), *e, *tok, *save = NULL, *pol;
-		const struct mapline *ml;
+		const struct mb_range *ml;
 		uint64_t present = 0, kps = 0;
 		uintptr_t a;
 
 		if (nl)
 			*nl = 0;
 		a = strtoul(s, &e, 16);
-		ml = *e == ' ' ? maps_find(m, nm, a) : NULL;
-		if (!ml || ml->start != a)
+		ml = *e == ' ' ? mb_maps_find(&maps, a) : NULL;
+		if (!ml || ml->lo != a)
 			goto next;
 		pol = e + 1;
 		e = strchr(pol, ' ');
@@ -345,7 +249,7 @@ static int collect(struct job *j, pid_t pid, uintptr_t lo, uintptr_t hi,
 			else if (!strncmp(tok, "kernelpagesize_kB=", 18))
 				kps = strtoull(tok + 18, NULL, 10) * 1024;
 		}
-		if (!present || ml->end <= lo || ml->start >= hi)
+		if (!present || ml->hi <= lo || ml->lo >= hi)
 			goto next;
 		/*
 		 * A mapping of many GiB with few resident pages (the shadow of
@@ -355,8 +259,8 @@ static int collect(struct job *j, pid_t pid, uintptr_t lo, uintptr_t hi,
 		 * Found when a whole-process move of a test built with ASan
 		 * did not end.
 		 */
-		if (ml->end - ml->start > MV_SPARSE_MIN &&
-		    present < (ml->end - ml->start) / j->ps / MV_SPARSE_RATIO) {
+		if (ml->hi - ml->lo > MV_SPARSE_MIN &&
+		    present < (ml->hi - ml->lo) / j->ps / MV_SPARSE_RATIO) {
 			add(&j->scanned, present);
 			add(&j->other, present);
 			goto next;
@@ -378,17 +282,17 @@ static int collect(struct job *j, pid_t pid, uintptr_t lo, uintptr_t hi,
 
 			while (kps > (uint64_t)j->ps << order && order < 30)
 				order++;
-			v->vstart = ml->start;
-			v->start = ml->start > lo ? ml->start : lo;
-			v->end = ml->end < hi ? ml->end : hi;
+			v->vstart = ml->lo;
+			v->start = ml->lo > lo ? ml->lo : lo;
+			v->end = ml->hi < hi ? ml->hi : hi;
 			/* A huge page is moved whole: the range is widened to
 			 * whole pages of the mapping. */
 			v->start &= ~(((uintptr_t)j->ps << order) - 1);
 			v->end = (v->end + ((uintptr_t)j->ps << order) - 1) &
 				 ~(((uintptr_t)j->ps << order) - 1);
-			v->pgoff = ml->file ? ml->offset / j->ps :
-					      ml->start / j->ps;
-			v->origin = lo ? lo : ml->start;
+			v->pgoff = ml->inode ? ml->offset / j->ps :
+					      ml->lo / j->ps;
+			v->origin = lo ? lo : ml->lo;
 			v->order = order;
 			v->thp_units = false;
 			v->present = present;
@@ -399,7 +303,7 @@ next:
 		s = nl + 1;
 	}
 	free(buf);
-	free(m);
+	mb_maps_free(&maps);
 	return ret;
 }
 
@@ -410,7 +314,7 @@ static void mark_thp(struct job *j, pid_t pid)
 	struct mvma *cur = NULL;
 	size_t vi = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	mb_proc_path(path, sizeof(path), pid, 0, "smaps");
 	buf = read_all(path);
 	if (!buf) {
 		/* Unknown: every mapping in units, the safe side. */
@@ -857,8 +761,9 @@ static unsigned int read_weight(int node)
 {
 	char buf[32];
 	uint64_t w;
-	int len = mb_read_file("/sys/kernel/mm/mempolicy/weighted_interleave",
-			       buf, sizeof(buf), "node%d", node);
+	int len = mb_read_file(MB_SYS, buf, sizeof(buf),
+			       "kernel/mm/mempolicy/weighted_interleave/node%d",
+			       node);
 
 	if (len < 0 || mb_parse_u64(buf, (size_t)len, 255, &w) || !w)
 		return 1;
@@ -869,8 +774,8 @@ static uint64_t node_free_pages(int node, uint64_t *total, size_t ps)
 {
 	char buf[MB_FILE_MAX];
 	uint64_t tot = 0, fr = 0;
-	int len = mb_read_file("/sys/devices/system/node", buf, sizeof(buf),
-			       "node%d/meminfo", node);
+	int len = mb_read_file(MB_SYS, buf, sizeof(buf),
+			       MB_NODE_DIR "/node%d/meminfo", node);
 
 	if (len < 0 || mb_parse_meminfo(buf, (size_t)len, &tot, &fr))
 		tot = fr = 0;
@@ -883,8 +788,8 @@ static unsigned int thp_order(size_t ps)
 	char buf[32];
 	uint64_t v;
 	unsigned int o = 0;
-	int len = mb_read_file("/sys/kernel/mm/transparent_hugepage", buf,
-			       sizeof(buf), "hpage_pmd_size");
+	int len = mb_read_file(MB_SYS, buf, sizeof(buf),
+			       "kernel/mm/transparent_hugepage/hpage_pmd_size");
 
 	if (len < 0 || mb_parse_u64(buf, (size_t)len, 1ULL << 40, &v) ||
 	    v <= ps)
@@ -949,7 +854,7 @@ static int job_plan(struct job *j, const struct mb_topo *t, unsigned int len,
 	j->t = t;
 	j->nmemblks = nm;
 	j->scheme = behavior & MEMBIND_SCHEME_MASK;
-	j->ps = (size_t)sysconf(_SC_PAGESIZE);
+	j->ps = mb_page_size();
 	while (((size_t)1 << j->pshift) < j->ps)
 		j->pshift++;
 	j->kpf_fd = -1;
@@ -1039,7 +944,7 @@ static int job_run(struct job *j, pid_t procpid, struct mem_move_stats *st)
 	int ret;
 
 	if (j->thp_order) {
-		j->kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+		j->kpf_fd = open(MB_PROC "/kpageflags", O_RDONLY | O_CLOEXEC);
 		if (j->kpf_fd < 0)
 			mark_thp(j, procpid);
 	}
@@ -1154,7 +1059,7 @@ MB_EXPORT int mem_move(pid_t pid, void *addr, size_t length, unsigned int len,
 {
 	unsigned long scheme = behavior & MEMBIND_SCHEME_MASK;
 	uintptr_t lo = 0, hi = UINTPTR_MAX;
-	unsigned long ps = (unsigned long)sysconf(_SC_PAGESIZE);
+	unsigned long ps = mb_page_size();
 	struct mb_kpol k;
 	const struct mb_topo *t;
 	bool policy_only;

@@ -36,7 +36,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -54,10 +53,12 @@
 #define MIN_PER_READ 8	  /* pages per pread on average, or move_pages() */
 #define MAX_BLOCKS (1UL << 22)
 #define HUGE_PAGES 512	  /* 4-KiB frames of a PMD */
-#define REFRESH_NS 1000000000LL /* at most one re-read of sysfs a second */
+#define REFRESH_NS 1000000000ULL /* at most one re-read of sysfs a second */
 
-#define MEMORY_DIR "/sys/devices/system/memory"
-#define NODE_DIR "/sys/devices/system/node"
+/* Frames belong to the live system's memory blocks, whatever tree the
+ * topology was read from: mem_where() runs on the live topology only. */
+#define LIVE_MEMORY_DIR MB_SYS "/" MB_MEMORY_DIR
+#define LIVE_NODE_DIR MB_SYS "/" MB_NODE_DIR
 
 /* ---- memory blocks: block id -> node ---- */
 struct blk_table {
@@ -71,16 +72,8 @@ struct blk_table {
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct blk_table *tab;	  /* read with __atomic_load_n */
 static struct blk_table *retired; /* readers may still hold them */
-static long long tab_loaded_ns;
+static uint64_t tab_loaded_ns;
 static int tab_err;
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* "memory123" -> 123; -1 for anything else. */
 static long block_id(const char *name)
@@ -134,32 +127,21 @@ static int blk_load(struct blk_table **out)
 {
 	struct blk_table *b;
 	struct dirent *de;
-	char buf[64];
-	uint64_t bs = 0;
-	int len, ret = 0, links = 0;
+	uint64_t bs, ps = mb_page_size();
+	int ret, links = 0;
 	DIR *d;
 
-	len = mb_read_file(MEMORY_DIR, buf, sizeof(buf), "block_size_bytes");
-	if (len < 0)
-		return len == -ENOENT ? -EOPNOTSUPP : len;
-	for (int i = 0; i < len && buf[i] != '\n'; i++) {
-		int x = buf[i] >= '0' && buf[i] <= '9' ? buf[i] - '0' :
-			buf[i] >= 'a' && buf[i] <= 'f' ? buf[i] - 'a' + 10 :
-							 -1;
-
-		if (x < 0 || bs >> 58)
-			return -EOPNOTSUPP;
-		bs = bs << 4 | (uint64_t)x;
-	}
-	if (bs < (uint64_t)sysconf(_SC_PAGESIZE) ||
-	    bs % (uint64_t)sysconf(_SC_PAGESIZE))
+	ret = mb_block_size(MB_SYS, &bs);
+	if (ret)
+		return ret == -ENOENT || ret == -EINVAL ? -EOPNOTSUPP : ret;
+	if (bs < ps || bs % ps)
 		return -EOPNOTSUPP;
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->frames = bs / (uint64_t)sysconf(_SC_PAGESIZE);
+	b->frames = bs / ps;
 
-	d = opendir(MEMORY_DIR);
+	d = opendir(LIVE_MEMORY_DIR);
 	if (!d) {
 		blk_free(b);
 		return -EOPNOTSUPP;
@@ -175,7 +157,7 @@ static int blk_load(struct blk_table **out)
 	}
 	closedir(d);
 
-	d = opendir(NODE_DIR);
+	d = opendir(LIVE_NODE_DIR);
 	if (!d && !ret)
 		ret = -EOPNOTSUPP;
 	while (!ret && (de = readdir(d))) {
@@ -188,7 +170,7 @@ static int blk_load(struct blk_table **out)
 		    mb_parse_u64(de->d_name + 4, strlen(de->d_name + 4),
 				 MB_MAX_NODES - 1, &nid))
 			continue;
-		snprintf(path, sizeof(path), NODE_DIR "/%s", de->d_name);
+		snprintf(path, sizeof(path), LIVE_NODE_DIR "/%s", de->d_name);
 		nd = opendir(path);
 		if (!nd)
 			continue; /* a node going offline: its blocks stay unknown */
@@ -227,10 +209,10 @@ static struct blk_table *blk_get(struct blk_table *old)
 	b = tab;
 	if (b && b != old)
 		goto out;
-	if (tab_loaded_ns && now_ns() - tab_loaded_ns < REFRESH_NS &&
+	if (tab_loaded_ns && mb_now_ns() - tab_loaded_ns < REFRESH_NS &&
 	    (b || tab_err == -EOPNOTSUPP))
 		goto out; /* too soon: the caller's pages stay undecided */
-	tab_loaded_ns = now_ns();
+	tab_loaded_ns = mb_now_ns();
 	tab_err = blk_load(&nb);
 	if (tab_err)
 		goto out;
@@ -253,7 +235,7 @@ static uint64_t huge_zero_pfn; /* 0: unknown (then file pages are undecided) */
 static uint64_t self_entry(int fd, const void *addr)
 {
 	uint64_t e;
-	off_t off = (off_t)((uintptr_t)addr / (uintptr_t)sysconf(_SC_PAGESIZE) *
+	off_t off = (off_t)((uintptr_t)addr / (uintptr_t)mb_page_size() *
 			    sizeof(e));
 
 	if (pread(fd, &e, sizeof(e), off) != (ssize_t)sizeof(e))
@@ -280,8 +262,8 @@ static uint64_t zero_frame(int fd, char *addr)
 
 static void probe(void)
 {
-	size_t ps = (size_t)sysconf(_SC_PAGESIZE), hs = HUGE_PAGES * ps;
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	size_t ps = mb_page_size(), hs = HUGE_PAGES * ps;
+	int fd = open(MB_PROC "/self/pagemap", O_RDONLY | O_CLOEXEC);
 	char *p;
 
 	if (fd < 0)
@@ -309,105 +291,16 @@ static void probe(void)
 	close(fd);
 }
 
-/* ---- /proc/PID/maps, read once per call when needed ---- */
-struct maps {
-	int state; /* 0 not read, 1 read, -1 failed */
-	size_t n;
-	uintptr_t (*r)[2];
-	size_t last;
-};
-
-static int maps_load(struct maps *m, pid_t pid)
-{
-	size_t len = 0, cap = 65536, cap_r = 0;
-	char path[64], *buf = malloc(cap), *s;
-	ssize_t got;
-	int fd;
-
-	m->state = -1;
-	snprintf(path, sizeof(path), "/proc/%d/maps",
-		 pid ? (int)pid : (int)getpid());
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || !buf)
-		goto fail;
-	while ((got = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += (size_t)got;
-		if (cap - len - 1 < 4096) {
-			char *nb = realloc(buf, 2 * cap);
-
-			if (!nb)
-				goto fail;
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (got < 0)
-		goto fail;
-	buf[len] = 0;
-	for (s = buf; s < buf + len;) {
-		char *nl = strchr(s, '\n'), *e;
-		unsigned long lo, hi;
-
-		lo = strtoul(s, &e, 16);
-		if (*e == '-') {
-			hi = strtoul(e + 1, &e, 16);
-			if (lo < hi) {
-				if (m->n == cap_r) {
-					uintptr_t (*nr)[2];
-
-					cap_r = cap_r ? 2 * cap_r : 256;
-					nr = realloc(m->r, cap_r * sizeof(*nr));
-					if (!nr)
-						goto fail;
-					m->r = nr;
-				}
-				m->r[m->n][0] = lo;
-				m->r[m->n++][1] = hi;
-			}
-		}
-		if (!nl)
-			break;
-		s = nl + 1;
-	}
-	m->state = 1;
-fail:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return m->state;
-}
-
-/* Whether a lies inside a mapping (the maps are in address order). */
-static bool maps_inside(const struct maps *m, uintptr_t a, size_t *hint)
-{
-	size_t lo = 0, hi = m->n;
-
-	if (*hint < m->n && a >= m->r[*hint][0] && a < m->r[*hint][1])
-		return true;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (a < m->r[mid][0])
-			hi = mid;
-		else if (a >= m->r[mid][1])
-			lo = mid + 1;
-		else {
-			*hint = mid;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* ---- one call ---- */
 struct where_call {
 	const struct mb_topo *t;
 	pid_t pid;
 	struct blk_table *b;
 	bool refreshed;
-	int memfd;	       /* MEMORY_DIR, opened on first use */
+	int memfd;	       /* LIVE_MEMORY_DIR, opened on first use */
 	uint64_t seen[64];     /* blocks checked in this call, id + 1 */
-	struct maps maps;
+	int maps_state;        /* /proc/PID/maps: 0 not read, 1 read, -1 failed */
+	struct mb_maps maps;
 };
 
 /* The memblk of a frame, or MB_WHERE_UNDECIDED. */
@@ -424,7 +317,7 @@ static int frame_memblk(struct where_call *c, uint64_t pfn)
 			goto found;
 		if (node >= 0) {
 			if (c->memfd < 0)
-				c->memfd = open(MEMORY_DIR, O_RDONLY |
+				c->memfd = open(LIVE_MEMORY_DIR, O_RDONLY |
 						O_DIRECTORY | O_CLOEXEC);
 			snprintf(name, sizeof(name), "memory%llu",
 				 (unsigned long long)id);
@@ -461,12 +354,11 @@ static int decide(struct where_call *c, uint64_t e, uintptr_t addr)
 	if (!(e & PM_PRESENT)) {
 		if (e & PM_SWAP)
 			return -ENOENT;
-		if (!c->maps.state)
-			maps_load(&c->maps, c->pid);
-		if (c->maps.state < 0)
+		if (!c->maps_state)
+			c->maps_state = mb_maps_load(c->pid, 0, &c->maps) ? -1 : 1;
+		if (c->maps_state < 0)
 			return MB_WHERE_UNDECIDED;
-		return maps_inside(&c->maps, addr, &c->maps.last) ? -ENOENT :
-								    -EFAULT;
+		return mb_maps_find(&c->maps, addr) ? -ENOENT : -EFAULT;
 	}
 	if (!pfn)
 		return -EPERM;
@@ -510,7 +402,7 @@ int mb_where_pagemap_raw(const struct mb_topo *t, pid_t pid,
 			 void *const *pages, size_t count, int *memblk,
 			 uint64_t *raw)
 {
-	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t ps = (uintptr_t)mb_page_size();
 	struct where_call c = {.t = t, .pid = pid, .memfd = -1};
 	size_t reads = 0, undecided = 0;
 	uint64_t *buf = NULL;
@@ -534,10 +426,7 @@ int mb_where_pagemap_raw(const struct mb_topo *t, pid_t pid,
 		return -EOPNOTSUPP;
 	pthread_once(&probe_once, probe);
 
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/pagemap");
+	mb_proc_path(path, sizeof(path), pid, 0, "pagemap");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == EACCES ? -EPERM : -EOPNOTSUPP;
@@ -586,7 +475,7 @@ int mb_where_pagemap_raw(const struct mb_topo *t, pid_t pid,
 		}
 	}
 	free(buf);
-	free(c.maps.r);
+	mb_maps_free(&c.maps);
 	close(fd);
 	if (c.memfd >= 0)
 		close(c.memfd);

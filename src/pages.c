@@ -29,58 +29,17 @@ static void status_to_memblks(const struct mb_topo *t, int *st, size_t n)
 static void efault_to_enoent(pid_t pid, void *const *pages, size_t count,
 			     int *st)
 {
-	uintptr_t (*maps)[2] = NULL, (*more)[2];
-	size_t n = 0, cap = 0, first = 0;
-	char path[64], line[4608];
-	FILE *f;
+	struct mb_maps maps;
+	size_t first = 0;
 
 	while (first < count && st[first] != -EFAULT)
 		first++;
-	if (first == count)
+	if (first == count || mb_maps_load(pid, 0, &maps))
 		return;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid ? (int)pid : (int)getpid());
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		bool whole = strchr(line, '\n') != NULL;
-
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo < hi) {
-			if (n == cap) {
-				cap = cap ? 2 * cap : 256;
-				more = realloc(maps, cap * sizeof(*maps));
-				if (!more)
-					break;
-				maps = more;
-			}
-			maps[n][0] = lo;
-			maps[n++][1] = hi;
-		}
-		while (!whole && fgets(line, sizeof(line), f)) /* rest of a long line */
-			whole = strchr(line, '\n') != NULL;
-	}
-	fclose(f);
-	for (size_t i = first; i < count; i++) {
-		uintptr_t a = (uintptr_t)pages[i];
-		size_t lo = 0, hi = n;
-
-		if (st[i] != -EFAULT)
-			continue;
-		while (lo < hi) { /* the maps are in address order */
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (a < maps[mid][0])
-				hi = mid;
-			else if (a >= maps[mid][1])
-				lo = mid + 1;
-			else {
-				st[i] = -ENOENT;
-				break;
-			}
-		}
-	}
-	free(maps);
+	for (size_t i = first; i < count; i++)
+		if (st[i] == -EFAULT && mb_maps_find(&maps, (uintptr_t)pages[i]))
+			st[i] = -ENOENT;
+	mb_maps_free(&maps);
 }
 
 /* The move_pages() path: one syscall for the whole batch (the kernel walks

@@ -12,11 +12,6 @@
 #include "internal.h"
 #include "syscalls.h"
 
-static unsigned long page_size(void)
-{
-	return (unsigned long)sysconf(_SC_PAGESIZE);
-}
-
 /* ---- the stripes this process set, so that they read back as stripes ----
  * The kernel sees a striped range as many MPOL_BIND ranges of one node
  * each; we remember [lo, hi) with the stripe geometry.  A later binding of
@@ -68,20 +63,18 @@ static int stripes_forget(uintptr_t lo, uintptr_t hi)
 	return 0;
 }
 
+static int count_one(void *arg, const struct mb_mapping *m)
+{
+	(void)m;
+	++*(int *)arg;
+	return 0;
+}
+
 static int stripes_count_maps(void)
 {
-	char buf[4096];
-	int fd, lines = 0;
-	ssize_t n;
+	int lines = 0, r = mb_maps_walk(0, 0, count_one, &lines);
 
-	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		for (ssize_t i = 0; i < n; i++)
-			lines += buf[i] == '\n';
-	close(fd);
-	return lines;
+	return r < 0 ? r : lines;
 }
 
 /* Each stripe becomes a mapping of its own: make sure the process's limit
@@ -92,7 +85,7 @@ static int stripes_fit(unsigned long nstripes)
 	uint64_t max;
 	int len, maps;
 
-	len = mb_read_file("/proc/sys/vm", buf, sizeof(buf), "max_map_count");
+	len = mb_read_file(MB_PROC "/sys/vm", buf, sizeof(buf), "max_map_count");
 	if (len < 0 || mb_parse_u64(buf, (size_t)len, INT32_MAX, &max))
 		return 0; /* unknown limit: let the kernel decide */
 	maps = stripes_count_maps();
@@ -111,7 +104,7 @@ static long nonconforming(uintptr_t start, size_t length,
 	enum { BATCH = 512 }; /* 6 KiB of stack */
 	void *pages[BATCH];
 	int status[BATCH];
-	unsigned long ps = page_size(), n = length / ps;
+	unsigned long ps = mb_page_size(), n = length / ps;
 	long bad = 0;
 
 	for (unsigned long i = 0; i < n; i += BATCH) {
@@ -132,29 +125,32 @@ static long nonconforming(uintptr_t start, size_t length,
 	return bad;
 }
 
+struct cover {
+	uintptr_t covered, end;
+};
+
+static int cover_one(void *arg, const struct mb_mapping *m)
+{
+	struct cover *c = arg;
+
+	if (m->lo > c->covered)
+		return 1; /* a hole before the next mapping */
+	if (m->hi > c->covered)
+		c->covered = m->hi;
+	return c->covered >= c->end;
+}
+
 /* Is all of [start, end) mapped?  A stripe over a hole would fail half
  * way; the kernel checks a whole range before it changes anything, and
  * so must we. */
 static int range_mapped(uintptr_t start, uintptr_t end)
 {
-	char line[512];
-	FILE *f = fopen("/proc/self/maps", "re");
-	uintptr_t covered = start;
+	struct cover c = { start, end };
+	int r = mb_maps_walk(0, 0, cover_one, &c);
 
-	if (!f)
-		return -errno;
-	while (covered < end && fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-
-		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
-			continue;
-		if (lo > covered)
-			break; /* a hole before the next mapping */
-		if (hi > covered)
-			covered = hi;
-	}
-	fclose(f);
-	return covered >= end ? 0 : -EFAULT;
+	if (r < 0)
+		return r;
+	return c.covered >= end ? 0 : -EFAULT;
 }
 
 static int set_stripes(const struct mb_topo *t, uintptr_t start, size_t length,
@@ -173,7 +169,7 @@ static int set_stripes(const struct mb_topo *t, uintptr_t start, size_t length,
 	if (!order)
 		order = MEMBIND_STRIPE_DEFAULT_ORDER;
 	ss = 1UL << order;
-	if (ss < page_size())
+	if (ss < mb_page_size())
 		return -EINVAL;
 	nstripes = (length + ss - 1) / ss;
 	if (nstripes > 1) {
@@ -252,7 +248,7 @@ MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
 				   unsigned long behavior)
 {
 	uintptr_t start = (uintptr_t)addr;
-	unsigned long ps = page_size();
+	unsigned long ps = mb_page_size();
 	unsigned long scheme = behavior & MEMBIND_SCHEME_MASK;
 	unsigned int mflags = 0;
 	const struct mb_topo *t;
