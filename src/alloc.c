@@ -187,28 +187,16 @@ bool mb_buf_lookup(const void *p, size_t *usable, unsigned long *tag)
 }
 
 /* ---- pages ---- */
-static size_t page_size(void)
-{
-	static size_t ps;
-
-	if (!ps)
-		ps = (size_t)sysconf(_SC_PAGESIZE);
-	return ps;
-}
-
 /* The default hugetlb page size, 0 if the kernel has no hugetlb. */
 static size_t hugetlb_size(void)
 {
 	static size_t cached = 1; /* 1: not read yet */
 	size_t hs = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-	char buf[MB_FILE_MAX], *p;
-	int n;
+	uint64_t bytes;
 
 	if (hs != 1)
 		return hs;
-	n = mb_read_file("/proc", buf, sizeof(buf), "meminfo");
-	p = n > 0 ? strstr(buf, "Hugepagesize:") : NULL;
-	hs = p ? strtoul(p + 13, NULL, 10) << 10 : 0;
+	hs = mb_meminfo("Hugepagesize", &bytes) ? 0 : (size_t)bytes;
 	__atomic_store_n(&cached, hs, __ATOMIC_RELAXED);
 	return hs;
 }
@@ -216,7 +204,7 @@ static size_t hugetlb_size(void)
 /* Allocate every page of [p, p + len) now, under whatever policy it has. */
 static int populate(void *p, size_t len)
 {
-	size_t ps = page_size();
+	size_t ps = mb_page_size();
 
 	if (!madvise(p, len, MADV_POPULATE_WRITE))
 		return 0;
@@ -411,7 +399,7 @@ void *mb_buf_alloc(size_t size, unsigned int len, const unsigned long *mask,
 {
 	struct mem_alloc_opts o;
 	struct mb_buf *b = NULL;
-	size_t granule = page_size(), align;
+	size_t granule = mb_page_size(), align;
 	void *p = NULL;
 	int ret;
 
@@ -529,7 +517,7 @@ MB_EXPORT int mem_free(void *p)
 static int resize(struct mb_buf *b, size_t size)
 {
 	size_t granule = b->flags & MEM_ALLOC_HUGETLB ? hugetlb_size() :
-							 page_size();
+							 mb_page_size();
 	size_t maplen = (size + granule - 1) & ~(granule - 1);
 	uintptr_t old = b->addr;
 	size_t oldlen = b->maplen, oldsize = b->size;
@@ -546,7 +534,7 @@ static int resize(struct mb_buf *b, size_t size)
 		return 0;
 	}
 	/* A move could lose the alignment; hugetlb mremap is recent. */
-	if (b->alignment > page_size() || (b->flags & MEM_ALLOC_HUGETLB))
+	if (b->alignment > mb_page_size() || (b->flags & MEM_ALLOC_HUGETLB))
 		return -EAGAIN;
 	/* Grow in place only: a mapping that must move goes the copy way,
 	 * where a failure leaves the caller's buffer as it was. */

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "alloc.h"
 #include "internal.h"
@@ -51,7 +50,7 @@
  * maps, populates and migrates 2 MiB before it fails, and a thread that
  * keeps asking (an allocation loop that counts its failures) would spend
  * minutes under emulation doing so. */
-#define FAIL_NS 20000000LL
+#define FAIL_NS 20000000ULL
 /* Freed large objects an arena keeps for reuse. */
 #define CACHE_SLOTS 256
 #define CACHE_MAX (64UL << 20)
@@ -115,7 +114,7 @@ struct arena {
 	unsigned long behavior, flags; /* for chunks mapped from now on */
 	struct chunk *free_chunks;
 	uint64_t chunks, empty_chunks;
-	long long failed_at; /* when chunk_new last failed, 0: not since */
+	uint64_t failed_at; /* when chunk_new last failed, 0: not since */
 	int failed_err;
 	struct slab *abandoned[NCLASSES];
 	struct tcache *tcaches; /* every live thread cache, for statistics */
@@ -366,14 +365,6 @@ static void arena_mask(const struct arena *a, unsigned long *mask)
 	mb_set(mask, (unsigned int)a->memblk);
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Map, bind and populate a chunk.  Called with a->lock held. */
 static struct chunk *chunk_new(struct arena *a, int *err)
 {
@@ -383,7 +374,7 @@ static struct chunk *chunk_new(struct arena *a, int *err)
 	void *p;
 	int ret;
 
-	if (a->failed_at && now_ns() - a->failed_at < FAIL_NS) {
+	if (a->failed_at && mb_now_ns() - a->failed_at < FAIL_NS) {
 		*err = a->failed_err;
 		return NULL;
 	}
@@ -419,7 +410,7 @@ static struct chunk *chunk_new(struct arena *a, int *err)
 		chunkmap_set(lo, false);
 		__atomic_fetch_add(&chunk_unmaps, 1, __ATOMIC_SEQ_CST);
 		munmap(c, CHUNK_SIZE);
-		a->failed_at = now_ns();
+		a->failed_at = mb_now_ns();
 		a->failed_err = ret;
 		*err = ret;
 		return NULL;

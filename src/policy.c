@@ -40,7 +40,7 @@ static bool feat_supported(const struct mb_topo *t, int feat)
 	};
 	int st = __atomic_load_n(&feat_state[feat], __ATOMIC_RELAXED);
 	unsigned long nodes[MB_LONGS(MB_MAX_NODES)] = {0};
-	long page = sysconf(_SC_PAGESIZE);
+	long page = (long)mb_page_size();
 	void *p;
 	int ret;
 

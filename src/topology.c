@@ -13,7 +13,6 @@
 #include "internal.h"
 #include "syscalls.h"
 
-#define NODE_DIR "devices/system/node"
 
 static pthread_mutex_t topo_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mb_topo *topo_cur;  /* published with release semantics */
@@ -327,18 +326,12 @@ static bool no_node_dir(const char *root)
 /* MemTotal and MemFree of the whole machine, from /proc/meminfo. */
 static void machine_meminfo(uint64_t *total, uint64_t *free)
 {
-	char buf[MB_FILE_MAX];
-	int len = mb_read_file("/proc", buf, sizeof(buf), "meminfo");
-	const char *keys[2] = {"MemTotal:", "MemFree:"};
-	uint64_t *out[2] = {total, free};
+	uint64_t v;
 
-	for (int i = 0; len > 0 && i < 2; i++) {
-		const char *p = strstr(buf, keys[i]);
-		unsigned long long kb;
-
-		if (p && sscanf(p + strlen(keys[i]), "%llu", &kb) == 1)
-			*out[i] = (uint64_t)kb * 1024;
-	}
+	if (!mb_meminfo("MemTotal", &v))
+		*total = v;
+	if (!mb_meminfo("MemFree", &v))
+		*free = v;
 }
 
 static int synth_one_node(const char *root, struct mb_topo *t)
@@ -398,7 +391,7 @@ static int load_extras(struct mb_topo *t)
 
 	if (!sc)
 		return -ENOMEM;
-	nodefd = open_dir(t->root, NODE_DIR);
+	nodefd = open_dir(t->root, MB_NODE_DIR);
 	if (nodefd < 0) {
 		ret = -errno;
 		free(sc);
@@ -473,9 +466,10 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 	if (!t)
 		return -ENOMEM;
 	pthread_mutex_init(&t->extras_lock, NULL);
-	t->fake_root = strcmp(root, "/sys") != 0;
+	t->fake_root = strcmp(root, MB_SYS) != 0;
 
-	ret = read_list(root, NODE_DIR "/online", online, MB_MAX_NODES, &limit);
+	ret = read_list(root, MB_NODE_DIR "/online", online, MB_MAX_NODES,
+			&limit);
 	if (ret == -ENOENT && no_node_dir(root)) {
 		/* A kernel built without NUMA has no node directory: it is
 		 * one node with all the memory, and so one memblk. */
@@ -491,12 +485,12 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 		ret = -EINVAL; /* some node is always online */
 		goto err;
 	}
-	ret = read_list(root, NODE_DIR "/has_memory", memory, MB_MAX_NODES,
+	ret = read_list(root, MB_NODE_DIR "/has_memory", memory, MB_MAX_NODES,
 			NULL);
 	if (ret < 0)
 		goto err;
 	/* possible may exceed online; a missing one is not an error. */
-	ret = list_limit(root, NODE_DIR "/possible", MB_MAX_NODES, &plimit);
+	ret = list_limit(root, MB_NODE_DIR "/possible", MB_MAX_NODES, &plimit);
 	if (ret < 0 && ret != -ENOENT)
 		goto err;
 	t->node_limit = (int)(plimit > limit ? plimit : limit);
@@ -536,7 +530,7 @@ int mb_topo_load(const char *root, struct mb_topo **out)
 			t->memblk_node[t->nmemblks++] = n;
 		}
 	}
-	nodefd = open_dir(root, NODE_DIR);
+	nodefd = open_dir(root, MB_NODE_DIR);
 	ret = nodefd < 0 ? -errno : 0;
 	for (int i = 0; !ret && i < nonline; i++)
 		ret = load_node_core(nodefd, t, online_ids[i], online_ids,
@@ -577,7 +571,7 @@ static const char *sysfs_root(void)
 {
 	const char *root = secure_getenv("MEMBIND_SYSFS_ROOT");
 
-	return root && *root ? root : "/sys";
+	return root && *root ? root : MB_SYS;
 }
 
 /* fork(): see fork.c.  The current snapshot's extras_lock is taken too
@@ -890,8 +884,8 @@ MB_EXPORT int memblk_extents(int memblk, struct memblk_extent *out, int max)
 	uint64_t bs = 0, *ids = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
-	char buf[64], path[4096];
-	int len, count = 0;
+	char path[4096];
+	int ret, count = 0;
 	DIR *dir;
 	GET_TOPO(t);
 
@@ -899,24 +893,12 @@ MB_EXPORT int memblk_extents(int memblk, struct memblk_extent *out, int max)
 		return -EINVAL;
 	if (memblk < 0 || memblk >= t->nmemblks)
 		return -ENOENT;
-	root = t->root ? t->root : "/sys"; /* the snapshot's, not the env's */
-	len = mb_read_file(root, buf, sizeof(buf),
-			   "devices/system/memory/block_size_bytes");
-	if (len < 0)
-		return len;
-	/* The kernel prints the block size in hex, without 0x. */
-	for (int i = 0; i < len && buf[i] != '\n'; i++) {
-		int d = buf[i] >= '0' && buf[i] <= '9' ? buf[i] - '0' :
-			buf[i] >= 'a' && buf[i] <= 'f' ? buf[i] - 'a' + 10 :
-							 -1;
-		if (d < 0 || bs >> 60)
-			return -EINVAL;
-		bs = bs << 4 | (uint64_t)d;
-	}
-	if (!bs)
-		return -EINVAL;
-	if ((size_t)snprintf(path, sizeof(path), "%s/" NODE_DIR "/node%d", root,
-			     t->memblk_node[memblk]) >= sizeof(path))
+	root = t->root ? t->root : MB_SYS; /* the snapshot's, not the env's */
+	ret = mb_block_size(root, &bs);
+	if (ret)
+		return ret;
+	if ((size_t)snprintf(path, sizeof(path), "%s/" MB_NODE_DIR "/node%d",
+			     root, t->memblk_node[memblk]) >= sizeof(path))
 		return -ENAMETOOLONG;
 	dir = opendir(path);
 	if (!dir)
