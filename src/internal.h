@@ -3,6 +3,7 @@
 #ifndef MEMBIND_INTERNAL_H
 #define MEMBIND_INTERNAL_H
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -72,14 +73,17 @@ int mb_format_list(const unsigned long *mask, unsigned int nbits, char *buf,
  * (O_NONBLOCK).  Returns the descriptor, -EINVAL if it is not a regular
  * file (a FIFO, a device, a directory), or -errno. */
 int mb_open_regular(int dirfd, const char *path);
-/* Read root/path (printf-style path) into buf, NUL-terminated.  Returns the
- * length, -ENOENT if missing, -EFBIG if larger than size - 1, -EINVAL if it
- * is not a regular file, or -errno.  Never allocates. */
-int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
-		 ...) __attribute__((format(printf, 4, 5)));
-/* The same, relative to an open directory (fewer path lookups). */
-int mb_read_fileat(int dirfd, char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* Read root/path (printf-style path; root NULL: path alone), relative to
+ * dirfd, into buf, NUL-terminated.  Returns the length, -ENOENT if missing,
+ * -EFBIG if larger than size - 1, -EINVAL if it is not a regular file, or
+ * -errno.  Never allocates. */
+int mb_read_path(int dirfd, const char *root, char *buf, size_t size,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Below a root directory's path, or an open directory (fewer lookups). */
+#define mb_read_file(root, buf, size, ...) \
+	mb_read_path(AT_FDCWD, root, buf, size, __VA_ARGS__)
+#define mb_read_fileat(dirfd, buf, size, ...) \
+	mb_read_path(dirfd, NULL, buf, size, __VA_ARGS__)
 /* A whole file of any size up to max bytes: in buf (size bytes; buf NULL:
  * none) when it fits, else in a malloc'ed buffer.  t->s is the text,
  * NUL-terminated, t->len its length; mb_text_free() releases it.  Returns

@@ -127,64 +127,45 @@ fail:
 	return ret;
 }
 
-/* root/fmt... into path; -ENAMETOOLONG if it does not fit. */
-static int vpath(char *path, size_t size, const char *root, const char *fmt,
-		 va_list ap)
+/* The whole file [root/]fmt... (relative to dirfd) by read_fd(); a path
+ * that does not fit is -ENAMETOOLONG. */
+static int vread(int dirfd, const char *root, char *buf, size_t size,
+		 size_t max, char **heap, const char *fmt, va_list ap)
 {
+	char path[4096];
 	size_t n = 0;
 	int len;
 
 	if (root) {
-		len = snprintf(path, size, "%s/", root);
-		if (len < 0 || (size_t)len >= size)
+		len = snprintf(path, sizeof(path), "%s/", root);
+		if (len < 0 || (size_t)len >= sizeof(path))
 			return -ENAMETOOLONG;
 		n = (size_t)len;
 	}
-	len = vsnprintf(path + n, size - n, fmt, ap);
-	if (len < 0 || (size_t)len >= size - n)
+	len = vsnprintf(path + n, sizeof(path) - n, fmt, ap);
+	if (len < 0 || (size_t)len >= sizeof(path) - n)
 		return -ENAMETOOLONG;
-	return 0;
+	return read_fd(mb_open_regular(dirfd, path), buf, size, max, heap,
+		       WHOLE);
 }
 
-int mb_read_file(const char *root, char *buf, size_t size, const char *fmt,
-		 ...)
+int mb_read_path(int dirfd, const char *root, char *buf, size_t size,
+		 const char *fmt, ...)
 {
-	char path[4096];
 	va_list ap;
 	int ret;
 
 	if (size < 2)
 		return -EINVAL;
 	va_start(ap, fmt);
-	ret = vpath(path, sizeof(path), root, fmt, ap);
+	ret = vread(dirfd, root, buf, size, size, NULL, fmt, ap);
 	va_end(ap);
-	if (ret)
-		return ret;
-	return read_fd(mb_open_regular(AT_FDCWD, path), buf, size, size, NULL,
-		       WHOLE);
-}
-
-int mb_read_fileat(int dirfd, char *buf, size_t size, const char *fmt, ...)
-{
-	char path[1024];
-	va_list ap;
-	int ret;
-
-	if (size < 2)
-		return -EINVAL;
-	va_start(ap, fmt);
-	ret = vpath(path, sizeof(path), NULL, fmt, ap);
-	va_end(ap);
-	if (ret)
-		return ret;
-	return read_fd(mb_open_regular(dirfd, path), buf, size, size, NULL,
-		       WHOLE);
+	return ret;
 }
 
 int mb_read_text(struct mb_text *t, char *buf, size_t size, size_t max,
 		 const char *fmt, ...)
 {
-	char path[4096];
 	va_list ap;
 	int ret;
 
@@ -194,12 +175,8 @@ int mb_read_text(struct mb_text *t, char *buf, size_t size, size_t max,
 	if ((buf && size < 2) || max < 2 || max > INT_MAX)
 		return -EINVAL;
 	va_start(ap, fmt);
-	ret = vpath(path, sizeof(path), NULL, fmt, ap);
+	ret = vread(AT_FDCWD, NULL, buf, size, max, &t->heap, fmt, ap);
 	va_end(ap);
-	if (ret)
-		return ret;
-	ret = read_fd(mb_open_regular(AT_FDCWD, path), buf, size, max,
-		      &t->heap, WHOLE);
 	if (ret < 0)
 		return ret;
 	t->s = t->heap ? t->heap : buf;
@@ -216,17 +193,14 @@ void mb_text_free(struct mb_text *t)
 
 int mb_read_file_alloc(char **out, const char *fmt, ...)
 {
-	char path[4096], *heap = NULL;
+	char *heap = NULL;
 	va_list ap;
 	int ret;
 
 	va_start(ap, fmt);
-	ret = vpath(path, sizeof(path), NULL, fmt, ap);
+	ret = vread(AT_FDCWD, NULL, NULL, 0, MB_FILE_ALLOC_MAX, &heap, fmt,
+		    ap);
 	va_end(ap);
-	if (ret)
-		return ret;
-	ret = read_fd(mb_open_regular(AT_FDCWD, path), NULL, 0,
-		      MB_FILE_ALLOC_MAX, &heap, WHOLE);
 	if (ret >= 0)
 		*out = heap;
 	return ret;
