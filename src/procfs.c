@@ -397,6 +397,8 @@ int mb_maps_parse_line(char *s, size_t len, struct mb_mapping *m)
 
 	if (hex(&p, end, &lo) || p == end || *p++ != '-' ||
 	    hex(&p, end, &hi) || field_end(&p, end) || end - p < 5 ||
+	    (p[0] != 'r' && p[0] != '-') || (p[1] != 'w' && p[1] != '-') ||
+	    (p[2] != 'x' && p[2] != '-') || (p[3] != 'p' && p[3] != 's') ||
 	    p[4] != ' ')
 		return -EINVAL;
 	memcpy(m->perms, p, 4);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Description: libFuzzer target for the text parsers: every input is fed
- * to mb_parse_list, mb_parse_u64, mb_parse_meminfo, mb_parse_distances and
- * (NUL-terminated) memblk_list_parse against a fixed tree, checking the
+ * to mb_parse_list, mb_parse_u64, mb_parse_meminfo, mb_parse_distances,
+ * (NUL-terminated) mb_maps_parse_line, mb_status_parse and
+ * memblk_list_parse against a fixed tree, checking the
  * invariants each promises (counts within bounds, nothing written on
  * failure, format/parse round trips).
  */
@@ -117,6 +118,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    back[0] != m[0])
 				abort();
 		}
+	}
+
+	/* A maps line (the input without its newlines) and a status text. */
+	{
+		struct mb_mapping mp;
+		struct mb_status st;
+		size_t n = 0;
+
+		for (size_t i = 0; i < size; i++)
+			if (data[i] != '\n')
+				str[n++] = (char)data[i];
+		str[n] = '\0';
+		ret = mb_maps_parse_line(str, n, &mp);
+		if (ret == 0 &&
+		    (mp.lo >= mp.hi || mp.name < str || mp.name > str + n ||
+		     strlen(mp.perms) != 4))
+			abort();
+		if (ret && ret != -EINVAL && ret != -ERANGE)
+			abort();
+		memcpy(str, data, size);
+		str[size] = '\0';
+		mb_status_parse(str, &st);
+		if (!st.state)
+			abort();
 	}
 	free(str);
 	return 0;

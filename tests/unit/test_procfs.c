@@ -70,6 +70,8 @@ static void test_maps_lines(void)
 		"7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0 \n"
 		"7ffc00030000-7ffc00031000 rw-p 00000000 00:00 0\n"
 		"zz-10 rw-p 00000000 00:00 0\n"
+		"6000-7000 rwxq 00000000 00:00 0\n"
+		"6000-7000 rw-p 00000000 00:00\n"
 		"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
 	struct seen s = { 0 };
 
