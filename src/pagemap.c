@@ -299,8 +299,8 @@ struct where_call {
 	bool refreshed;
 	int memfd;	       /* LIVE_MEMORY_DIR, opened on first use */
 	uint64_t seen[64];     /* blocks checked in this call, id + 1 */
-	int maps_state;        /* /proc/PID/maps: 0 not read, 1 read, -1 failed */
-	struct mb_maps maps;
+	struct mb_maps maps;   /* /proc/PID/maps, read when first needed */
+	int maps_state;	       /* 0 not read, 1 read, -1 failed */
 };
 
 /* The memblk of a frame, or MB_WHERE_UNDECIDED. */
@@ -355,7 +355,8 @@ static int decide(struct where_call *c, uint64_t e, uintptr_t addr)
 		if (e & PM_SWAP)
 			return -ENOENT;
 		if (!c->maps_state)
-			c->maps_state = mb_maps_load(c->pid, 0, &c->maps) ? -1 : 1;
+			c->maps_state =
+				mb_maps_load(c->pid, 0, &c->maps) ? -1 : 1;
 		if (c->maps_state < 0)
 			return MB_WHERE_UNDECIDED;
 		return mb_maps_find(&c->maps, addr) ? -ENOENT : -EFAULT;

@@ -1499,8 +1499,9 @@ static int run_one(const struct rop *op, pid_t tid, struct job *job,
 			 * stop again goes back to the late ones rather than
 			 * keep the next thread, begun ahead, in its stop. */
 			k = wait_stop_until(tid, &sig,
-					    mb_now_ns() + (may_defer ? MB_PROMPT_NS
-								  : op->late_ns));
+					    mb_now_ns() +
+						    (may_defer ? MB_PROMPT_NS :
+								 op->late_ns));
 			if (k == STOP_LATE) {
 				stats_drop(tid);
 				return may_defer ? MB_LATE : -ETIMEDOUT;

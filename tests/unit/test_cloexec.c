@@ -220,7 +220,8 @@ int main(void)
 	arm(false);
 
 	fprintf(stderr, "%d opens recorded, %d without close-on-exec, "
-		"/proc/self/maps by open()/openat(): %d\n", opens, bad, maps_opens);
+		"/proc/self/maps by open()/openat(): %d\n", opens, bad,
+		maps_opens);
 	CHECK(opens > 0);
 	CHECK_EQ(bad, 0);
 	/* The test reached range.c's count of mappings. */
