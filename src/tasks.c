@@ -28,10 +28,7 @@ int mb_task_scan(pid_t pid, int (*add)(void *arg, pid_t tid), void *arg)
 	char dir_path[48], path[64];
 	int added = 0;
 
-	if (pid)
-		snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", (int)pid);
-	else
-		snprintf(dir_path, sizeof(dir_path), "/proc/self/task");
+	mb_proc_path(dir_path, sizeof(dir_path), pid, 0, "task");
 	for (int walks = 0; walks < 64; walks++) {
 		DIR *d = opendir(dir_path);
 		unsigned long listed = 0;
