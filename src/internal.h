@@ -18,6 +18,11 @@
  * make us allocate without bound.  The kernel's own maxima are 1024 nodes
  * (CONFIG_NODES_SHIFT=10) and 8192 CPUs. */
 #define MB_MAX_NODES ((int)MEMBIND_MAX_BITS)
+/* Both ways of reaching every thread of a process, the signal broadcast
+ * (threads.c) and the remote engine (remote.c), run one orchestration: list
+ * the threads, apply, list again for threads born meanwhile, and roll back
+ * on failure.  This many rounds of listing at most, then -EAGAIN. */
+#define MB_MAX_ROUNDS 64
 #define MB_MAX_CPUS 65536
 
 #define MB_LONGS(nbits) MEMBIND_MASK_LONGS((unsigned int)(nbits))

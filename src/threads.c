@@ -442,7 +442,7 @@ int mb_threads_set(const struct mb_kpol *k)
 			ret = n;
 			break;
 		}
-		if (++rounds > 64) {
+		if (++rounds > MB_MAX_ROUNDS) {
 			/* Threads are created faster than we can reach them. */
 			free(tids);
 			ret = -EAGAIN;

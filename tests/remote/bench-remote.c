@@ -33,8 +33,6 @@ struct shared {
 static struct shared *sh;
 static int with_vfork;
 
-void mb_remote_last_window(uint64_t *max_ns, uint64_t *total_ns);
-
 static void *vforker(void *arg)
 {
 	(void)arg;

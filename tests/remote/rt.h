@@ -19,10 +19,7 @@
 #include <linux/capability.h>
 
 #include "remote.h"
-
-/* Internal (src/remote.c): figures of the last remote call. */
-void mb_remote_last_stats(unsigned long *threads, unsigned long *over_1ms,
-			  uint64_t *max_pause_ns);
+#include "testing.h"
 
 #define RT_MPOL_DEFAULT 0
 #define RT_MPOL_PREFERRED 1

@@ -12,9 +12,6 @@
 
 #include "rt.h"
 
-/* Internal (src/remote.c). */
-void mb_remote_test_fault_after_set(int n);
-
 #define NTHREADS 4
 
 static int rep[2], ctl[2], ready[2];

@@ -14,9 +14,6 @@
 #include "rt.h"
 
 /* Internal (src/remote.c). */
-int mb_remote_test_find_bytes(pid_t pid, const unsigned char *insn,
-			      size_t len, size_t align, unsigned long *addr);
-
 /* The patterns never appear in the program itself: a static binary may
  * map .rodata executable (arm64 links it into the text segment), and the
  * search reads the program's own text before the area.  They are kept
