@@ -239,16 +239,18 @@ static bool bind_like(unsigned long behavior, unsigned int len,
  * is then applied with MOVE | STRICT: pages that went elsewhere move, and
  * if one cannot, the kernel says -EIO, which means the memblks are full.
  */
-int mb_populate_bound(void *p, size_t len, unsigned int mlen,
-		      const unsigned long *mask, unsigned long behavior)
+int mb_populate_bound(const struct mb_topo *t, void *p, size_t len,
+		      unsigned int mlen, const unsigned long *mask,
+		      unsigned long behavior, const struct mb_kpol *k)
 {
 	unsigned long scheme = behavior & MEMBIND_SCHEME_MASK;
+	struct mb_kpol soft;
 	int ret;
 
 	if (!bind_like(behavior, mlen, mask)) {
 		if (mask) {
-			ret = mem_setbinding_range(p, len, mlen, mask,
-						   behavior);
+			ret = mb_bind_range(t, p, len, mlen, mask, behavior,
+					    k);
 			if (ret)
 				return ret;
 		}
@@ -262,66 +264,91 @@ int mb_populate_bound(void *p, size_t len, unsigned int mlen,
 	if (scheme == MEMBIND_STRIPE) {
 		unsigned int order = MEMBIND_STRIPE_ORDER(behavior);
 		unsigned long one[MB_LONGS(MEMBIND_MAX_BITS)];
-		size_t ss, n = mb_weight(mask, mlen);
-		unsigned int m = 0;
+		struct mb_stripe_iter it;
+		unsigned int m = mb_stripe_start(&it, mask, mlen, 0);
+		size_t ss;
 
 		ss = 1UL << (order ? order : MEMBIND_STRIPE_DEFAULT_ORDER);
-		for (size_t off = 0, i = 0; off < len; off += ss, i++) {
-			m = i % n ? mb_next(mask, mlen, m + 1) :
-				    mb_next(mask, mlen, 0);
+		if (ss < mb_page_size())
+			return -EINVAL;
+		for (size_t off = 0; off < len;
+		     off += ss, m = mb_stripe_next(&it)) {
 			memset(one, 0, MB_LONGS(mlen) * sizeof(long));
 			mb_set(one, m);
-			ret = mem_setbinding_range((char *)p + off,
-						   len - off < ss ? len - off :
-								    ss,
-						   mlen, one, MEMBIND_SOFT);
+			ret = mb_to_kpol(t, MB_SCOPE_RANGE, mlen, one,
+					 MEMBIND_SOFT, &soft);
+			if (!ret)
+				ret = mb_bind_range(t, (char *)p + off,
+						    len - off < ss ? len - off :
+								     ss,
+						    mlen, one, MEMBIND_SOFT,
+						    &soft);
 			if (ret)
 				return ret;
 		}
 	} else {
-		ret = mem_setbinding_range(p, len, mlen, mask, MEMBIND_SOFT);
-		if (ret == -EOPNOTSUPP) /* no PREFERRED_MANY before 5.15 */
-			ret = mem_setbinding_range(p, len, mlen, mask,
-						   MEMBIND_ROUND_ROBIN);
+		unsigned long fallback = MEMBIND_SOFT;
+
+		ret = mb_to_kpol(t, MB_SCOPE_RANGE, mlen, mask, fallback,
+				 &soft);
+		if (ret == -EOPNOTSUPP) { /* no PREFERRED_MANY before 5.15 */
+			fallback = MEMBIND_ROUND_ROBIN;
+			ret = mb_to_kpol(t, MB_SCOPE_RANGE, mlen, mask,
+					 fallback, &soft);
+		}
+		if (!ret)
+			ret = mb_bind_range(t, p, len, mlen, mask, fallback,
+					    &soft);
 		if (ret)
 			return ret;
 	}
 	ret = populate(p, len);
 	if (ret)
 		return ret;
-	ret = mem_setbinding_range(p, len, mlen, mask,
-				   behavior | MEMBIND_MOVE | MEMBIND_STRICT);
+	ret = mb_bind_range(t, p, len, mlen, mask,
+			    behavior | MEMBIND_MOVE | MEMBIND_STRICT, k);
 	return ret == -EIO ? -ENOMEM : ret;
 }
 
-/* Bind (and populate) a whole buffer, as recorded in b. */
-static int place(struct mb_buf *b)
+/* Bind (and populate) a whole buffer, as recorded in b.  t and k: its
+ * binding checked and translated (check_binding()), or NULL to do it
+ * here. */
+static int place(struct mb_buf *b, const struct mb_topo *t,
+		 const struct mb_kpol *k)
 {
 	void *p = (void *)b->addr;
-	int ret;
+	struct mb_kpol kb;
+	int ret, err = 0;
 
 	if (b->flags & MEM_ALLOC_THP) {
 		if (madvise(p, b->maplen, MADV_HUGEPAGE))
 			return errno == EINVAL ? -EOPNOTSUPP : -errno;
 	}
-	if (b->flags & MEM_ALLOC_POPULATE)
-		return mb_populate_bound(p, b->maplen, b->len, b->mask,
-					 b->behavior);
-	if (!b->mask)
+	if (!b->mask && !(b->flags & MEM_ALLOC_POPULATE))
 		return 0;
-	ret = mem_setbinding_range(p, b->maplen, b->len, b->mask, b->behavior);
-	return ret;
+	if (b->mask && !k) {
+		t = mb_topo_live(&err);
+		if (!t)
+			return err;
+		ret = mb_to_kpol(t, MB_SCOPE_RANGE, b->len, b->mask,
+				 b->behavior, &kb);
+		if (ret)
+			return ret;
+		k = &kb;
+	}
+	if (b->flags & MEM_ALLOC_POPULATE)
+		return mb_populate_bound(t, p, b->maplen, b->len, b->mask,
+					 b->behavior, k);
+	return mb_bind_range(t, p, b->maplen, b->len, b->mask, b->behavior,
+			     k);
 }
 
 /* Forget a striped range's record in range.c before it is unmapped. */
 static void unstripe(struct mb_buf *b, uintptr_t from)
 {
-	unsigned long none = 0;
-
 	if ((b->behavior & MEMBIND_SCHEME_MASK) == MEMBIND_STRIPE &&
 	    from < b->addr + b->maplen)
-		mem_setbinding_range((void *)from, b->addr + b->maplen - from,
-				     1, &none, MEMBIND_DEFAULT);
+		mb_stripes_forget(from, b->addr + b->maplen);
 }
 
 /* A mapping of len bytes aligned to align (>= the mapping's granule). */
@@ -374,23 +401,24 @@ static int check_opts(const struct mem_alloc_opts *opts,
 }
 
 /* Check a binding before anything is mapped, so that bad input costs no
- * system call.  A binding with no mask bits and DEFAULT is no binding. */
+ * system call, and translate it for place() (*t, k).  A binding with no
+ * mask bits and DEFAULT is no binding: 1, *t left NULL. */
 static int check_binding(unsigned int len, const unsigned long *mask,
-			 unsigned long behavior)
+			 unsigned long behavior, const struct mb_topo **t,
+			 struct mb_kpol *k)
 {
-	const struct mb_topo *t;
-	struct mb_kpol k;
 	int err = 0;
 
+	*t = NULL;
 	if ((behavior & MEMBIND_SCHEME_MASK) == MEMBIND_DEFAULT && !mask &&
 	    !len)
 		return (behavior & ~MEMBIND_SCHEME_MASK) ? -EINVAL : 1;
 	if (behavior & MEMBIND_THREAD)
 		return -EINVAL;
-	t = mb_topo_live(&err);
-	if (!t)
+	*t = mb_topo_live(&err);
+	if (!*t)
 		return err;
-	return mb_to_kpol(t, MB_SCOPE_RANGE, len, mask, behavior, &k);
+	return mb_to_kpol(*t, MB_SCOPE_RANGE, len, mask, behavior, k);
 }
 
 void *mb_buf_alloc(size_t size, unsigned int len, const unsigned long *mask,
@@ -399,6 +427,8 @@ void *mb_buf_alloc(size_t size, unsigned int len, const unsigned long *mask,
 {
 	struct mem_alloc_opts o;
 	struct mb_buf *b = NULL;
+	const struct mb_topo *t;
+	struct mb_kpol k;
 	size_t granule = mb_page_size(), align;
 	void *p = NULL;
 	int ret;
@@ -409,7 +439,7 @@ void *mb_buf_alloc(size_t size, unsigned int len, const unsigned long *mask,
 	ret = -EINVAL;
 	if (size == 0 || size > MAX_SIZE)
 		goto err;
-	ret = check_binding(len, mask, behavior);
+	ret = check_binding(len, mask, behavior, &t, &k);
 	if (ret < 0)
 		goto err;
 	if (o.flags & MEM_ALLOC_HUGETLB) {
@@ -444,7 +474,7 @@ void *mb_buf_alloc(size_t size, unsigned int len, const unsigned long *mask,
 	if (!p)
 		goto err;
 	b->addr = (uintptr_t)p;
-	ret = place(b);
+	ret = place(b, t, b->mask ? &k : NULL);
 	if (!ret)
 		ret = record(b);
 	if (ret)
@@ -545,13 +575,13 @@ static int resize(struct mb_buf *b, size_t size)
 	b->size = size;
 	/* The tail inherited the policy of the last piece (one stripe);
 	 * bind the whole again.  Pages already there conform. */
-	ret = place(b);
+	ret = place(b, NULL, NULL);
 	if (ret) {
 		/* Give the buffer back as it was: its length and binding. */
 		mremap((void *)old, maplen, oldlen, 0);
 		b->maplen = oldlen;
 		b->size = oldsize;
-		place(b);
+		place(b, NULL, NULL);
 	}
 	return ret;
 }

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "membind.h"
+#include "internal.h"
 
 /* Record a failure of an allocation call for mem_alloc_error() and errno. */
 void mb_alloc_fail(int err);
@@ -30,8 +30,11 @@ int mb_buf_free(void *p, unsigned long tag, size_t *usable,
 bool mb_buf_lookup(const void *p, size_t *usable, unsigned long *tag);
 
 /* Put [p, p + len) on memblks: bind it and allocate every page now; a
- * memblk that cannot hold them all gives -ENOMEM (never the OOM killer). */
-int mb_populate_bound(void *p, size_t len, unsigned int mlen,
-		      const unsigned long *mask, unsigned long behavior);
+ * memblk that cannot hold them all gives -ENOMEM (never the OOM killer).
+ * t and k as for mb_bind_range() (both may be NULL when mask is: then the
+ * pages are only allocated). */
+int mb_populate_bound(const struct mb_topo *t, void *p, size_t len,
+		      unsigned int mlen, const unsigned long *mask,
+		      unsigned long behavior, const struct mb_kpol *k);
 
 #endif

@@ -129,6 +129,35 @@ int mb_parse_list(const char *s, size_t len, unsigned long *mask,
 	return mask ? (int)mb_weight(mask, nbits) : (int)count;
 }
 
+unsigned int mb_stripe_start(struct mb_stripe_iter *it,
+			     const unsigned long *mask, unsigned int len,
+			     unsigned long idx)
+{
+	it->mask = mask;
+	it->len = len;
+	it->n = mb_weight(mask, len);
+	it->pos = 0;
+	it->m = mb_next(mask, len, 0);
+	if (!it->n)
+		return it->m;
+	for (unsigned long i = idx % it->n; i; i--)
+		mb_stripe_next(it);
+	return it->m;
+}
+
+unsigned int mb_stripe_next(struct mb_stripe_iter *it)
+{
+	if (!it->n)
+		return it->m;
+	if (++it->pos == it->n) {
+		it->pos = 0;
+		it->m = mb_next(it->mask, it->len, 0);
+	} else {
+		it->m = mb_next(it->mask, it->len, it->m + 1);
+	}
+	return it->m;
+}
+
 int mb_format_list(const unsigned long *mask, unsigned int nbits, char *buf,
 		   size_t size)
 {

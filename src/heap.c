@@ -112,6 +112,10 @@ struct arena {
 	pthread_mutex_t lock;
 	int memblk;
 	unsigned long behavior, flags; /* for chunks mapped from now on */
+	/* The kernel policy of behavior on the memblk, translated on the
+	 * topology kt (NULL: not yet, or behavior changed since). */
+	const struct mb_topo *kt;
+	struct mb_kpol k;
 	struct chunk *free_chunks;
 	uint64_t chunks, empty_chunks;
 	uint64_t failed_at; /* when chunk_new last failed, 0: not since */
@@ -365,10 +369,30 @@ static void arena_mask(const struct arena *a, unsigned long *mask)
 	mb_set(mask, (unsigned int)a->memblk);
 }
 
+/* The arena's binding as a kernel policy (a->k) on the current topology
+ * (*t): translated once, not at every chunk.  Called with a->lock held. */
+static int arena_kpol(struct arena *a, const unsigned long *mask,
+		      const struct mb_topo **t)
+{
+	int ret, err = 0;
+
+	*t = mb_topo_live(&err);
+	if (!*t)
+		return err;
+	if (a->kt == *t)
+		return 0;
+	ret = mb_to_kpol(*t, MB_SCOPE_RANGE, (unsigned)a->memblk + 1, mask,
+			 a->behavior, &a->k);
+	if (!ret)
+		a->kt = *t;
+	return ret;
+}
+
 /* Map, bind and populate a chunk.  Called with a->lock held. */
 static struct chunk *chunk_new(struct arena *a, int *err)
 {
 	unsigned long mask[MB_LONGS(MB_MAX_NODES)];
+	const struct mb_topo *t;
 	uintptr_t base, lo;
 	struct chunk *c;
 	void *p;
@@ -400,12 +424,14 @@ static struct chunk *chunk_new(struct arena *a, int *err)
 		return NULL;
 	}
 	arena_mask(a, mask);
-	if (a->flags & MEMBLK_HEAP_NOPOPULATE)
-		ret = mem_setbinding_range(c, CHUNK_SIZE, (unsigned)a->memblk + 1,
-					   mask, a->behavior);
-	else
-		ret = mb_populate_bound(c, CHUNK_SIZE, (unsigned)a->memblk + 1,
-					mask, a->behavior);
+	ret = arena_kpol(a, mask, &t);
+	if (!ret && (a->flags & MEMBLK_HEAP_NOPOPULATE))
+		ret = mb_bind_range(t, c, CHUNK_SIZE, (unsigned)a->memblk + 1,
+				    mask, a->behavior, &a->k);
+	else if (!ret)
+		ret = mb_populate_bound(t, c, CHUNK_SIZE,
+					(unsigned)a->memblk + 1, mask,
+					a->behavior, &a->k);
 	if (ret) {
 		chunkmap_set(lo, false);
 		__atomic_fetch_add(&chunk_unmaps, 1, __ATOMIC_SEQ_CST);
@@ -1240,6 +1266,7 @@ MB_EXPORT int memblk_heap_configure(int memblk,
 		return err;
 	pthread_mutex_lock(&a->lock);
 	a->behavior = o.behavior;
+	a->kt = NULL;
 	a->flags = o.flags;
 	a->failed_at = 0;
 	pthread_mutex_unlock(&a->lock);

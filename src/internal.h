@@ -48,6 +48,24 @@ unsigned int mb_next(const unsigned long *m, unsigned int nbits,
 /* Highest set bit + 1, 0 if none. */
 unsigned int mb_last(const unsigned long *m, unsigned int nbits);
 
+/* The memblks of a striped binding, stripe after stripe: the set bits of
+ * mask (len bits) in turn from the lowest, round and round.  The one place
+ * that says which memblk a stripe goes to (range.c sets and reads stripes,
+ * alloc.c populates them). */
+struct mb_stripe_iter {
+	const unsigned long *mask;
+	unsigned int len;
+	unsigned int n; /* bits set in mask */
+	unsigned int pos; /* index of m among them */
+	unsigned int m; /* the current stripe's memblk */
+};
+/* Start at stripe idx; returns its memblk (len if mask is empty). */
+unsigned int mb_stripe_start(struct mb_stripe_iter *it,
+			     const unsigned long *mask, unsigned int len,
+			     unsigned long idx);
+/* The memblk of the next stripe. */
+unsigned int mb_stripe_next(struct mb_stripe_iter *it);
+
 /* Parse a kernel-style list ("0-3,8,10-11", blanks and a final newline
  * allowed, empty text is the empty set) of bits below nbits.  Returns the
  * number of bits set, -EINVAL for malformed text, -ERANGE for a bit at or
@@ -246,6 +264,10 @@ struct mb_topo {
  * process runs (a refresh retires the old one), so callers need no
  * reference counting.  Returns NULL and sets *err on failure. */
 const struct mb_topo *mb_topo_get(int *err);
+/* The topology to bind with: mb_topo_get(), or NULL with -EOPNOTSUPP in
+ * *err if it is a captured tree (MEMBIND_SYSFS_ROOT), whose node ids mean
+ * nothing to this kernel. */
+const struct mb_topo *mb_topo_live(int *err);
 /* Make sure the lazily loaded part of t is there; 0 or -errno. */
 int mb_topo_extras(const struct mb_topo *t);
 /* Build one from a root; for tests and the refresh. */
@@ -291,8 +313,19 @@ static inline unsigned long mb_kbits(const struct mb_topo *t)
 {
 	return MB_LONGS(t->node_limit) * MB_BPL;
 }
-/* The topology to bind with: -EOPNOTSUPP if it is a captured tree. */
-const struct mb_topo *mb_topo_live(int *err);
+
+/* ---- range.c: bindings of ranges ---- */
+/* mem_setbinding_range() after its checks, for the library's own callers
+ * (buffers, heap chunks), which have the topology and the kernel policy in
+ * hand: addr page-aligned, length a non-zero multiple of the page size,
+ * and k what mb_to_kpol(t, MB_SCOPE_RANGE, len, mask, behavior) gave
+ * (MEMBIND_MOVE and MEMBIND_STRICT do not change it).  0 or -errno. */
+int mb_bind_range(const struct mb_topo *t, void *addr, size_t length,
+		  unsigned int len, const unsigned long *mask,
+		  unsigned long behavior, const struct mb_kpol *k);
+/* Forget that [lo, hi) was striped, before it is unmapped (a split record
+ * that finds no memory keeps the part it had). */
+void mb_stripes_forget(uintptr_t lo, uintptr_t hi);
 
 /* ---- move.c: pages that exist, placed as a binding would place them ---- */
 /* After mem_setbinding(pid, ... | MEMBIND_MOVE) set k: move the pages of

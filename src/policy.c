@@ -65,18 +65,6 @@ static bool feat_supported(const struct mb_topo *t, int feat)
 	return st > 0;
 }
 
-const struct mb_topo *mb_topo_live(int *err)
-{
-	const struct mb_topo *t = mb_topo_get(err);
-
-	if (t && t->fake_root) {
-		/* Node ids of a captured tree mean nothing to this kernel. */
-		*err = -EOPNOTSUPP;
-		return NULL;
-	}
-	return t;
-}
-
 int mb_to_kpol(const struct mb_topo *t, enum mb_scope scope, unsigned int len,
 	       const unsigned long *mask, unsigned long behavior,
 	       struct mb_kpol *k)

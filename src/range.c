@@ -26,6 +26,13 @@ struct stripe_rec {
 
 static pthread_mutex_t stripe_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stripe_rec *stripes;
+/* stripes != NULL, readable without the lock (set under it). */
+static bool stripes_any;
+
+static void stripes_changed(void)
+{
+	__atomic_store_n(&stripes_any, stripes != NULL, __ATOMIC_RELEASE);
+}
 
 /* Forget [lo, hi); returns -ENOMEM if a record had to split and could not. */
 static int stripes_forget(uintptr_t lo, uintptr_t hi)
@@ -60,7 +67,17 @@ static int stripes_forget(uintptr_t lo, uintptr_t hi)
 			free(r);
 		}
 	}
+	stripes_changed();
 	return 0;
+}
+
+void mb_stripes_forget(uintptr_t lo, uintptr_t hi)
+{
+	if (!__atomic_load_n(&stripes_any, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&stripe_lock);
+	stripes_forget(lo, hi);
+	pthread_mutex_unlock(&stripe_lock);
 }
 
 static int count_one(void *arg, const struct mb_mapping *m)
@@ -160,7 +177,8 @@ static int set_stripes(const struct mb_topo *t, uintptr_t start, size_t length,
 	unsigned int order = MEMBIND_STRIPE_ORDER(behavior);
 	unsigned long ss, nstripes, nodes[MB_LONGS(MB_MAX_NODES)];
 	unsigned long old_nodes[MB_LONGS(MB_MAX_NODES)];
-	unsigned int nmask = mb_weight(mask, len), m = 0;
+	struct mb_stripe_iter it;
+	unsigned int m;
 	bool strict = (behavior & MEMBIND_STRICT) &&
 		      !(behavior & MEMBIND_MOVE);
 	struct stripe_rec *rec;
@@ -182,13 +200,13 @@ static int set_stripes(const struct mb_topo *t, uintptr_t start, size_t length,
 		return ret;
 	/* STRICT without MOVE: every stripe's pages on its own memblk, or
 	 * -EIO before anything changes. */
-	for (unsigned long i = 0; strict && i < nstripes; i++) {
+	m = mb_stripe_start(&it, mask, len, 0);
+	for (unsigned long i = 0; strict && i < nstripes;
+	     i++, m = mb_stripe_next(&it)) {
 		uintptr_t a = start + i * ss;
 		size_t l = length - i * ss < ss ? length - i * ss : ss;
 		long bad;
 
-		m = i % nmask == 0 ? mb_next(mask, len, 0) :
-				     mb_next(mask, len, m + 1);
 		memset(nodes, 0, sizeof(nodes));
 		mb_set(nodes, (unsigned)t->memblk_node[m]);
 		bad = nonconforming(a, l, nodes, mb_kbits(t));
@@ -204,12 +222,12 @@ static int set_stripes(const struct mb_topo *t, uintptr_t start, size_t length,
 	rec = calloc(1, sizeof(*rec));
 	if (!rec)
 		return -ENOMEM;
-	for (unsigned long i = 0; i < nstripes; i++) {
+	m = mb_stripe_start(&it, mask, len, 0);
+	for (unsigned long i = 0; i < nstripes;
+	     i++, m = mb_stripe_next(&it)) {
 		uintptr_t a = start + i * ss;
 		size_t l = length - i * ss < ss ? length - i * ss : ss;
 
-		m = i % nmask == 0 ? mb_next(mask, len, 0) :
-				     mb_next(mask, len, m + 1);
 		memset(nodes, 0, sizeof(nodes));
 		mb_set(nodes, (unsigned)t->memblk_node[m]);
 		ret = mb_sys_mbind((void *)a, l, MB_MPOL_BIND, nodes,
@@ -239,36 +257,24 @@ static int set_stripes(const struct mb_topo *t, uintptr_t start, size_t length,
 	ret = stripes_forget(rec->lo, rec->hi);
 	rec->next = stripes;
 	stripes = rec;
+	stripes_changed();
 	pthread_mutex_unlock(&stripe_lock);
 	return ret;
 }
 
-MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
-				   const unsigned long *mask,
-				   unsigned long behavior)
+int mb_bind_range(const struct mb_topo *t, void *addr, size_t length,
+		  unsigned int len, const unsigned long *mask,
+		  unsigned long behavior, const struct mb_kpol *k)
 {
 	uintptr_t start = (uintptr_t)addr;
-	unsigned long ps = mb_page_size();
 	unsigned long scheme = behavior & MEMBIND_SCHEME_MASK;
 	unsigned int mflags = 0;
-	const struct mb_topo *t;
-	struct mb_kpol k;
 	bool spread;
-	int ret, err = 0;
+	int ret;
 
-	if (!addr || (start & (ps - 1)) || length == 0 ||
-	    length > SIZE_MAX - ps || start + length < start)
-		return -EINVAL;
-	length = (length + ps - 1) & ~(ps - 1);
-	t = mb_topo_live(&err);
-	if (!t)
-		return err;
-	ret = mb_to_kpol(t, MB_SCOPE_RANGE, len, mask, behavior, &k);
-	if (ret)
-		return ret;
 	if (behavior & MEMBIND_MOVE)
 		mflags |= MB_MPOL_MF_MOVE;
-	if (!mb_weight(k.nodes, (unsigned)k.nbits)) {
+	if (!mb_weight(k->nodes, (unsigned)k->nbits)) {
 		/* DEFAULT, or FIRST_TOUCH anywhere: every page conforms,
 		 * and there is nothing to move. */
 		mflags = 0;
@@ -277,8 +283,8 @@ MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
 		/* For stripes, set_stripes() checks each stripe. */
 		long bad = scheme == MEMBIND_STRIPE ?
 				   0 :
-				   nonconforming(start, length, k.nodes,
-						 k.nbits);
+				   nonconforming(start, length, k->nodes,
+						 k->nbits);
 
 		if (bad)
 			return bad < 0 ? (int)bad : -EIO;
@@ -296,14 +302,17 @@ MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
 		 (scheme == MEMBIND_ROUND_ROBIN || scheme == MEMBIND_WEIGHTED);
 	if (spread)
 		mflags = 0;
-	ret = mb_sys_mbind(addr, length, k.mode,
-			   k.mode == MB_MPOL_DEFAULT ? NULL : k.nodes,
-			   k.mode == MB_MPOL_DEFAULT ? 0 : k.nbits, mflags);
+	ret = mb_sys_mbind(addr, length, k->mode,
+			   k->mode == MB_MPOL_DEFAULT ? NULL : k->nodes,
+			   k->mode == MB_MPOL_DEFAULT ? 0 : k->nbits, mflags);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&stripe_lock);
-	ret = stripes_forget(start, start + length);
-	pthread_mutex_unlock(&stripe_lock);
+	/* Most processes never stripe: no lock then. */
+	if (__atomic_load_n(&stripes_any, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&stripe_lock);
+		ret = stripes_forget(start, start + length);
+		pthread_mutex_unlock(&stripe_lock);
+	}
 	if (!ret && spread) {
 		long failed = mb_move_range(t, start, length, len, mask,
 					    behavior);
@@ -316,16 +325,36 @@ MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
 	return ret;
 }
 
+MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
+				   const unsigned long *mask,
+				   unsigned long behavior)
+{
+	uintptr_t start = (uintptr_t)addr;
+	unsigned long ps = mb_page_size();
+	const struct mb_topo *t;
+	struct mb_kpol k;
+	int ret, err = 0;
+
+	if (!addr || (start & (ps - 1)) || length == 0 ||
+	    length > SIZE_MAX - ps || start + length < start)
+		return -EINVAL;
+	length = (length + ps - 1) & ~(ps - 1);
+	t = mb_topo_live(&err);
+	if (!t)
+		return err;
+	ret = mb_to_kpol(t, MB_SCOPE_RANGE, len, mask, behavior, &k);
+	if (ret)
+		return ret;
+	return mb_bind_range(t, addr, length, len, mask, behavior, &k);
+}
+
 /* The memblk the stripe holding address a of record r is on. */
 static unsigned int stripe_memblk(const struct stripe_rec *r, uintptr_t a)
 {
-	unsigned long idx = (a - r->base) >> r->order;
-	unsigned int n = mb_weight(r->mask, r->len);
-	unsigned int m = mb_next(r->mask, r->len, 0);
+	struct mb_stripe_iter it;
 
-	for (unsigned long i = 0; i < idx % n; i++)
-		m = mb_next(r->mask, r->len, m + 1);
-	return m;
+	return mb_stripe_start(&it, r->mask, r->len,
+			       (a - r->base) >> r->order);
 }
 
 /* Is the page at a bound by the kernel as r says (hard, to its stripe's
@@ -388,6 +417,7 @@ MB_EXPORT int mem_getbinding_range(void *addr, unsigned int len,
 			    !stripe_holds(t, r, r->hi - 1)) {
 				*pp = r->next;
 				free(r);
+				stripes_changed();
 				break;
 			}
 			memset(out, 0, MB_LONGS(len) * sizeof(long));

@@ -615,6 +615,17 @@ const struct mb_topo *mb_topo_get(int *err)
 	return t;
 }
 
+const struct mb_topo *mb_topo_live(int *err)
+{
+	const struct mb_topo *t = mb_topo_get(err);
+
+	if (t && t->fake_root) {
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	return t;
+}
+
 MB_EXPORT int membind_topology_refresh(void)
 {
 	struct mb_topo *t, *old;
