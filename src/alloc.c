@@ -382,15 +382,8 @@ static int check_opts(const struct mem_alloc_opts *opts,
 		      struct mem_alloc_opts *o)
 {
 	*o = (struct mem_alloc_opts)MEM_ALLOC_OPTS_INIT;
-	if (!opts)
-		return 0;
-	if (opts->sz < sizeof(size_t))
+	if (mb_sz_in(o, sizeof(*o), opts, sizeof(size_t)))
 		return -EINVAL;
-	/* A newer caller's fields we do not know must be zero. */
-	for (size_t i = sizeof(*o); i < opts->sz; i++)
-		if (((const char *)opts)[i])
-			return -EINVAL;
-	memcpy(o, opts, opts->sz < sizeof(*o) ? opts->sz : sizeof(*o));
 	if (o->flags & ~MEM_ALLOC_VALID_FLAGS)
 		return -EINVAL;
 	if ((o->flags & MEM_ALLOC_THP) && (o->flags & MEM_ALLOC_HUGETLB))

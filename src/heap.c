@@ -1252,12 +1252,8 @@ MB_EXPORT int memblk_heap_configure(int memblk,
 	struct arena *a;
 	int err = 0;
 
-	if (!opts || opts->sz < sizeof(size_t))
+	if (!opts || mb_sz_in(&o, sizeof(o), opts, sizeof(size_t)))
 		return -EINVAL;
-	for (size_t i = sizeof(o); i < opts->sz; i++)
-		if (((const char *)opts)[i])
-			return -EINVAL;
-	memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	if ((o.behavior != MEMBIND_HARD && o.behavior != MEMBIND_SOFT) ||
 	    (o.flags & ~MEMBLK_HEAP_NOPOPULATE))
 		return -EINVAL;
@@ -1290,12 +1286,10 @@ MB_EXPORT int memblk_heap_stats(int memblk, struct memblk_heap_stats *st)
 	struct arena *a;
 	uint64_t large, cached, allocs = 0, frees = 0, alloc_bytes = 0;
 	uint64_t free_bytes = 0;
-	size_t sz;
 	int err = 0;
 
-	if (!st || st->sz < sizeof(size_t))
+	if (mb_sz_check(st, sizeof(size_t)))
 		return -EINVAL;
-	sz = st->sz < sizeof(out) ? st->sz : sizeof(out);
 	a = arena_get(memblk, &err);
 	if (!a)
 		return err;
@@ -1327,8 +1321,7 @@ MB_EXPORT int memblk_heap_stats(int memblk, struct memblk_heap_stats *st)
 	out.live_bytes += large;
 	out.live_objects += out.large_objects;
 	out.mapped_bytes = out.chunks * CHUNK_SIZE + large + cached;
-	memcpy((char *)st + sizeof(size_t), (char *)&out + sizeof(size_t),
-	       sz - sizeof(size_t));
+	mb_sz_out(st, &out, sizeof(out));
 	return 0;
 }
 

@@ -3,11 +3,13 @@
 #ifndef MEMBIND_INTERNAL_H
 #define MEMBIND_INTERNAL_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "membind.h"
@@ -27,6 +29,51 @@
 
 #define MB_LONGS(nbits) MEMBIND_MASK_LONGS((unsigned int)(nbits))
 #define MB_BPL MEMBIND_BITS_PER_LONG
+
+/* ---- structures that start with size_t sz (include/membind.h) ----
+ * The caller sets sz to the size of its version of the structure, which
+ * may be older (shorter) or newer (longer) than the library's.  One rule
+ * for all of them (docs/api.md, "Structures"):
+ *  - sz below min, the size of the fields every version has, is -EINVAL;
+ *  - input: the library reads the first sz bytes (fields beyond them keep
+ *    the defaults); bytes beyond the library's structure must be zero,
+ *    else -EINVAL: a newer caller's option is never silently ignored;
+ *  - output: the library writes the fields that fit in sz, never sz
+ *    itself, nor any byte beyond sz or beyond its own structure. */
+static inline int mb_sz_check(const void *user, size_t min)
+{
+	return user && *(const size_t *)user >= min ? 0 : -EINVAL;
+}
+
+/* Input: user (NULL: none) over lib, which holds the defaults and is
+ * known bytes long. */
+static inline int mb_sz_in(void *lib, size_t known, const void *user,
+			   size_t min)
+{
+	size_t sz;
+
+	if (!user)
+		return 0;
+	if (mb_sz_check(user, min))
+		return -EINVAL;
+	sz = *(const size_t *)user;
+	for (size_t i = known; i < sz; i++)
+		if (((const unsigned char *)user)[i])
+			return -EINVAL;
+	memcpy((char *)lib + sizeof(size_t), (const char *)user + sizeof(size_t),
+	       (sz < known ? sz : known) - sizeof(size_t));
+	return 0;
+}
+
+/* Output: lib (known bytes, filled) into user, which passed
+ * mb_sz_check(). */
+static inline void mb_sz_out(void *user, const void *lib, size_t known)
+{
+	size_t sz = *(const size_t *)user;
+
+	memcpy((char *)user + sizeof(size_t), (const char *)lib + sizeof(size_t),
+	       (sz < known ? sz : known) - sizeof(size_t));
+}
 
 /* ---- bitmap.c: bit masks of unsigned long words ---- */
 static inline bool mb_test(const unsigned long *m, unsigned int bit)

@@ -254,10 +254,10 @@ static int collect(struct job *j, pid_t pid, uintptr_t lo, uintptr_t hi,
 		/*
 		 * A mapping of many GiB with few resident pages (the shadow of
 		 * AddressSanitizer: 20 TiB; a JVM's reserved heap) would be
-		 * read from the pagemap page by page: minutes, or hours.  Its
-		 * resident pages are counted as not moved ("other") instead.
-		 * Found when a whole-process move of a test built with ASan
-		 * did not end.
+		 * read from the pagemap page by page, at a cost out of all
+		 * proportion to the pages it holds.  Its resident pages are
+		 * counted as not moved ("other") instead (docs/design.md,
+		 * "Limits").
 		 */
 		if (ml->hi - ml->lo > MV_SPARSE_MIN &&
 		    present < (ml->hi - ml->lo) / j->ps / MV_SPARSE_RATIO) {
@@ -712,12 +712,8 @@ static void snapshot(struct job *j, struct mem_move_stats *st)
 	s.first_error = __atomic_load_n(&j->first_error, __ATOMIC_RELAXED);
 	s.threads = j->nthreads;
 	s.page_size = j->ps;
-	if (st) {
-		size_t sz = st->sz < sizeof(s) ? st->sz : sizeof(s);
-
-		memcpy(st, &s, sz);
-		st->sz = sz;
-	}
+	if (st)
+		mb_sz_out(st, &s, sizeof(s));
 }
 
 static void *worker(void *arg)
@@ -741,11 +737,10 @@ static void *worker(void *arg)
 			break;
 		}
 		if (j->opts && j->opts->progress) {
-			struct mem_move_stats s;
+			struct mem_move_stats s = MEM_MOVE_STATS_INIT;
 
 			pthread_mutex_lock(&j->plock);
 			snapshot(j, &s);
-			s.sz = sizeof(s);
 			if (!__atomic_load_n(&j->stop, __ATOMIC_RELAXED) &&
 			    j->opts->progress(j->opts->arg, &s))
 				fatal(j, -ECANCELED);
@@ -1060,22 +1055,25 @@ MB_EXPORT int mem_move(pid_t pid, void *addr, size_t length, unsigned int len,
 	unsigned long scheme = behavior & MEMBIND_SCHEME_MASK;
 	uintptr_t lo = 0, hi = UINTPTR_MAX;
 	unsigned long ps = mb_page_size();
+	/* Fields the caller's struct does not have are zero. */
+	struct mem_move_opts o = MEM_MOVE_OPTS_INIT;
 	struct mb_kpol k;
 	const struct mb_topo *t;
 	bool policy_only;
 	long ret;
 	int err = 0;
 
-	if (stats && stats->sz < sizeof(size_t))
+	if (stats && mb_sz_check(stats, sizeof(size_t)))
 		return -EINVAL;
-	if (opts && (opts->sz < offsetof(struct mem_move_opts, from) ||
-		     (opts->flags & ~MEM_MOVE_VALID_FLAGS)))
+	if (mb_sz_in(&o, sizeof(o), opts,
+		     offsetof(struct mem_move_opts, from)) ||
+	    (o.flags & ~MEM_MOVE_VALID_FLAGS))
 		return -EINVAL;
 	if (pid < 0 || (addr && length == 0) || (!addr && length) ||
 	    ((uintptr_t)addr & (ps - 1)) ||
 	    (addr && (uintptr_t)addr + length < (uintptr_t)addr))
 		return -EINVAL;
-	policy_only = opts && (opts->flags & MEM_MOVE_PROCESS_POLICY);
+	policy_only = o.flags & MEM_MOVE_PROCESS_POLICY;
 	if (policy_only && (addr || scheme == MEMBIND_STRIPE))
 		return -EINVAL;
 	if (behavior & (MEMBIND_STRICT | MEMBIND_THREAD | MEMBIND_MIXED))
@@ -1095,29 +1093,18 @@ MB_EXPORT int mem_move(pid_t pid, void *addr, size_t length, unsigned int len,
 		if (ret)
 			return (int)ret;
 	}
-	if (opts && opts->sz >= offsetof(struct mem_move_opts, progress) &&
-	    opts->from && (opts->from_len == 0 ||
-			   opts->from_len > MEMBIND_MAX_BITS))
+	if (o.from && (o.from_len == 0 || o.from_len > MEMBIND_MAX_BITS))
 		return -EINVAL;
 	if (addr) {
 		lo = (uintptr_t)addr;
 		hi = lo + ((length + ps - 1) & ~(ps - 1));
 	}
-	{
-		/* Fields the caller's struct does not have are zero. */
-		struct mem_move_opts o = MEM_MOVE_OPTS_INIT;
-
-		if (opts)
-			memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz :
-								sizeof(o));
-		o.sz = sizeof(o);
-		/* A range moves this caller's pages alone, as mbind() does; a
-		 * process also the pages it shares, as migrate_pages() does
-		 * (with CAP_SYS_NICE). */
-		ret = move_common(t, pid, lo, hi, policy_only ? &k : NULL, len,
-				  mask, behavior,
-				  addr ? MB_MPOL_MF_MOVE : MB_MPOL_MF_MOVE_ALL,
-				  &o, stats);
-	}
+	/* A range moves this caller's pages alone, as mbind() does; a
+	 * process also the pages it shares, as migrate_pages() does (with
+	 * CAP_SYS_NICE). */
+	ret = move_common(t, pid, lo, hi, policy_only ? &k : NULL, len, mask,
+			  behavior,
+			  addr ? MB_MPOL_MF_MOVE : MB_MPOL_MF_MOVE_ALL, &o,
+			  stats);
 	return (int)ret;
 }

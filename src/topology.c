@@ -841,7 +841,7 @@ MB_EXPORT int memblk_info(int memblk, struct memblk_info *info)
 	const struct mb_node *nd;
 	GET_TOPO_EXTRAS(t);
 
-	if (!info || info->sz < offsetof(struct memblk_info, size_bytes))
+	if (mb_sz_check(info, offsetof(struct memblk_info, size_bytes)))
 		return -EINVAL;
 	if (memblk < 0 || memblk >= t->nmemblks)
 		return -ENOENT;
@@ -872,13 +872,7 @@ MB_EXPORT int memblk_info(int memblk, struct memblk_info *info)
 			bestd = d;
 		}
 	}
-	/* Fill what the caller's version of the struct has room for. */
-	{
-		size_t sz = info->sz < sizeof(full) ? info->sz : sizeof(full);
-
-		memcpy((char *)info + sizeof(info->sz),
-		       (char *)&full + sizeof(full.sz), sz - sizeof(full.sz));
-	}
+	mb_sz_out(info, &full, sizeof(full));
 	return 0;
 }
 
