@@ -154,10 +154,10 @@ API __attribute__((weak)) long move_pages(int pid, unsigned long count,
 	return syscall(SYS_move_pages, pid, count, pages, nodes, status, flags);
 }
 
-/* Kernel's maxnode: one more than the bits it may read. */
+/* The kernel's maxnode for b's bits (0 for no mask). */
 static unsigned long maxnode_of(const struct bitmask *b)
 {
-	return b ? b->size + 1 : 0;
+	return b ? mb_maxnode(b->size) : 0;
 }
 
 /* ---- struct bitmask ------------------------------------------------- */
@@ -1635,7 +1635,7 @@ API int numa_migrate_pages(int pid, struct bitmask *from, struct bitmask *to)
 	if (f && t) {
 		memcpy(f, from->maskp, numa_bitmask_nbytes(from));
 		memcpy(t, to->maskp, numa_bitmask_nbytes(to));
-		ret = syscall(SYS_migrate_pages, pid, bits + 1, f, t);
+		ret = syscall(SYS_migrate_pages, pid, mb_maxnode(bits), f, t);
 	} else {
 		errno = ENOMEM;
 	}

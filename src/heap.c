@@ -47,9 +47,9 @@
 #define FULL_SCAN 8
 /* After a chunk could not be had (a full memblk), further attempts fail
  * at once for this long, or until the arena gets memory back: each one
- * maps, populates and migrates 2 MiB before it fails, and a thread that
+ * maps, populates and migrates 2 MiB before it fails, so a thread that
  * keeps asking (an allocation loop that counts its failures) would spend
- * minutes under emulation doing so. */
+ * nearly all its time in those failures. */
 #define FAIL_NS 20000000ULL
 /* Freed large objects an arena keeps for reuse. */
 #define CACHE_SLOTS 256
@@ -837,7 +837,6 @@ static void *cache_take(struct arena *a, size_t size, size_t align)
 	return p;
 }
 
-/* Keep a freed large object for reuse; false if the cache is full. */
 /* Is p in a's cache of freed large objects (freed already)? */
 static bool cache_has(struct arena *a, void *p)
 {
@@ -850,6 +849,9 @@ static bool cache_has(struct arena *a, void *p)
 	return has;
 }
 
+/* Keep a freed large object for reuse; false if it is not kept: the
+ * cache is full, or the arena binds SOFT, whose pages may have fallen back
+ * to other memblks and would stay there for the next owner. */
 static bool cache_put(struct arena *a, void *p, size_t usable)
 {
 	bool kept = false;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Raw memory-policy syscalls.  Each wrapper is one syscall() and turns the
  * result into a negative errno.  The kernel's maxnode argument counts one
- * more than the bits it reads (a historical off-by-one): it is computed here
- * and nowhere else, from the number of bits in the caller's mask. */
+ * more than the bits it reads: mb_maxnode() turns the number of bits of a
+ * mask into it, for these wrappers and for libnuma/libnuma.c.  The one
+ * other place is remote.c, which passes the same value (bits + 1) to the
+ * calls it makes a thread of another process run. */
 #ifndef MEMBIND_SYSCALLS_H
 #define MEMBIND_SYSCALLS_H
 
@@ -36,6 +38,12 @@
 #define SYS_set_mempolicy_home_node 450
 #endif
 
+/* The maxnode argument for a mask of nbits bits. */
+static inline unsigned long mb_maxnode(unsigned long nbits)
+{
+	return nbits + 1;
+}
+
 static inline long mb_ret(long r)
 {
 	return r < 0 ? -errno : r;
@@ -45,7 +53,7 @@ static inline int mb_sys_set_mempolicy(int mode, const unsigned long *nodes,
 				       unsigned long nbits)
 {
 	return (int)mb_ret(syscall(SYS_set_mempolicy, mode, nodes,
-				   nodes ? nbits + 1 : 0));
+				   nodes ? mb_maxnode(nbits) : 0));
 }
 
 static inline int mb_sys_get_mempolicy(int *mode, unsigned long *nodes,
@@ -53,7 +61,7 @@ static inline int mb_sys_get_mempolicy(int *mode, unsigned long *nodes,
 				       unsigned long flags)
 {
 	return (int)mb_ret(syscall(SYS_get_mempolicy, mode, nodes,
-				   nodes ? nbits + 1 : 0, addr, flags));
+				   nodes ? mb_maxnode(nbits) : 0, addr, flags));
 }
 
 static inline int mb_sys_mbind(void *addr, unsigned long len, int mode,
@@ -61,7 +69,7 @@ static inline int mb_sys_mbind(void *addr, unsigned long len, int mode,
 			       unsigned int flags)
 {
 	return (int)mb_ret(syscall(SYS_mbind, addr, len, mode, nodes,
-				   nodes ? nbits + 1 : 0, flags));
+				   nodes ? mb_maxnode(nbits) : 0, flags));
 }
 
 static inline long mb_sys_move_pages(int pid, unsigned long count,
@@ -76,7 +84,8 @@ static inline long mb_sys_migrate_pages(int pid, unsigned long nbits,
 					const unsigned long *from,
 					const unsigned long *to)
 {
-	return mb_ret(syscall(SYS_migrate_pages, pid, nbits + 1, from, to));
+	return mb_ret(syscall(SYS_migrate_pages, pid, mb_maxnode(nbits), from,
+			      to));
 }
 
 static inline int mb_sys_set_mempolicy_home_node(unsigned long start,

@@ -19,9 +19,8 @@
  * is made again (add() sees every thread of every walk; it skips the ones
  * it has) when the last thread it listed is gone, or when it listed fewer
  * threads than the directory's link count says the process has (threads +
- * 2).  Without this, mem_getbinding() missed a live thread bound otherwise
- * in 18 to 33 of 3000 calls made while other threads exited
- * (tests/binding/test_threads); with the first check alone, 2 of 1982.
+ * 2).  Both checks are needed: each alone still misses live threads
+ * (docs/design.md, "Process scope", has the figures).
  */
 int mb_task_scan(pid_t pid, int (*add)(void *arg, pid_t tid), void *arg)
 {

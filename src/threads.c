@@ -34,9 +34,16 @@
 
 enum { OP_SET, OP_GET, OP_RESTORE };
 
+/* Where a slot's thread is in a round.  A slot starts WAITING (zero, so a
+ * zeroed slot is ready); its thread's handler claims it (RUNNING) and
+ * answers (DONE); the sender may instead find the thread exited and mark
+ * the slot GONE.  Claim and mark go from WAITING by compare-and-swap, so
+ * exactly one of them happens. */
+enum slot_state { SLOT_WAITING = 0, SLOT_DONE, SLOT_GONE, SLOT_RUNNING };
+
 struct slot {
 	pid_t tid;
-	int state;  /* 0 waiting, 1 done, 2 gone (thread exited), 3 running */
+	int state;  /* enum slot_state */
 	int result; /* of the set, 0 or -errno */
 	int old_mode;
 	unsigned long *old_nodes;
@@ -53,10 +60,6 @@ struct bcast {
 	int done; /* futex */
 };
 
-/* The signal's value: the round's tag in the high 32 bits, the slot in
- * the low 32, so that a signal left queued from an old round never
- * matches a new one. */
-
 static pthread_mutex_t bcast_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bcast *bcast_cur;
 static int bcast_in_handler;
@@ -68,6 +71,9 @@ static pid_t my_tid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
+/* The signal's value: the round's tag in the high 32 bits, the slot in
+ * the low 32, so that a signal left queued from an old round never
+ * matches a new one. */
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
@@ -81,12 +87,13 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 		uint64_t v = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
 		uint32_t idx = (uint32_t)v;
 		struct slot *s = &b->slots[idx < (uint32_t)b->nslots ? idx : 0];
-		int zero = 0;
+		int waiting = SLOT_WAITING;
 
 		/* Claim the slot: the sender may be marking it gone. */
 		if ((uint32_t)(v >> 32) == b->tag && idx < (uint32_t)b->nslots &&
 		    s->tid == my_tid() &&
-		    __atomic_compare_exchange_n(&s->state, &zero, 3, false,
+		    __atomic_compare_exchange_n(&s->state, &waiting,
+						SLOT_RUNNING, false,
 						__ATOMIC_ACQ_REL,
 						__ATOMIC_ACQUIRE)) {
 			if (b->op == OP_RESTORE) {
@@ -101,7 +108,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 						b->k->mode, b->k->nodes,
 						b->nbits);
 			}
-			__atomic_store_n(&s->state, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&s->state, SLOT_DONE, __ATOMIC_RELEASE);
 			__atomic_add_fetch(&b->done, 1, __ATOMIC_SEQ_CST);
 			syscall(SYS_futex, &b->done, FUTEX_WAKE_PRIVATE, 1,
 				NULL, NULL, 0);
@@ -264,7 +271,7 @@ static int run_round(struct bcast *b)
 				ret = -errno;
 				break;
 			}
-			b->slots[i].state = 2;
+			b->slots[i].state = SLOT_GONE;
 			continue;
 		}
 		b->slots[i].blocked_since = -1;
@@ -283,15 +290,16 @@ static int run_round(struct bcast *b)
 			next_scan = ms + 10;
 			for (int i = 0; i < b->nslots; i++) {
 				struct slot *s = &b->slots[i];
-				int zero = 0;
+				int waiting = SLOT_WAITING;
 
-				if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE))
+				if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) !=
+				    SLOT_WAITING)
 					continue;
 				if (thread_gone(s->tid)) {
 					/* Unless its handler just ran. */
 					if (__atomic_compare_exchange_n(
-						    &s->state, &zero, 2, false,
-						    __ATOMIC_ACQ_REL,
+						    &s->state, &waiting, SLOT_GONE,
+						    false, __ATOMIC_ACQ_REL,
 						    __ATOMIC_ACQUIRE))
 						gone++;
 				} else if (!blocks_signal(s->tid)) {
@@ -358,10 +366,10 @@ static void roll_back(struct applied *a, int from, int to, unsigned long nbits)
 	for (int i = from; i < to; i++) {
 		struct slot *s = &a->slots[i];
 
-		if (s->state == 1 && s->result == 0) {
+		if (s->state == SLOT_DONE && s->result == 0) {
 			/* Compact in place: i >= n always. */
 			a->slots[n + from] = *s;
-			a->slots[n + from].state = 0;
+			a->slots[n + from].state = SLOT_WAITING;
 			n++;
 		}
 	}
@@ -400,7 +408,7 @@ static void restore_newcomers(pid_t **known, int *nknown, int mode,
 		}
 		for (int i = 0; i < n; i++) {
 			a.slots[i].tid = tids[i];
-			a.slots[i].state = 0;
+			a.slots[i].state = SLOT_WAITING;
 			(*known)[(*nknown)++] = tids[i];
 		}
 		b.slots = a.slots;
@@ -463,7 +471,7 @@ int mb_threads_set(const struct mb_kpol *k)
 		base = a.n;
 		for (int i = 0; i < n; i++) {
 			a.slots[base + i].tid = tids[i];
-			a.slots[base + i].state = 0;
+			a.slots[base + i].state = SLOT_WAITING;
 			a.slots[base + i].result = 0;
 			known[nknown++] = tids[i];
 		}
@@ -475,7 +483,7 @@ int mb_threads_set(const struct mb_kpol *k)
 		b.nslots = n;
 		ret = run_round(&b);
 		for (int i = 0; !ret && i < n; i++)
-			if (b.slots[i].state == 1 && b.slots[i].result)
+			if (b.slots[i].state == SLOT_DONE && b.slots[i].result)
 				ret = b.slots[i].result;
 		if (ret)
 			break;
@@ -540,7 +548,7 @@ int mb_threads_get(unsigned long nbits,
 	if (!ret) {
 		fn(arg, self, self_mode, self_nodes);
 		for (int i = 0; i < n; i++)
-			if (a.slots[i].state == 1 && !a.slots[i].result)
+			if (a.slots[i].state == SLOT_DONE && !a.slots[i].result)
 				fn(arg, a.slots[i].tid, a.slots[i].old_mode,
 				   a.slots[i].old_nodes);
 	}
