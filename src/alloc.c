@@ -318,7 +318,7 @@ static int place(struct mb_buf *b, const struct mb_topo *t,
 {
 	void *p = (void *)b->addr;
 	struct mb_kpol kb;
-	int ret, err = 0;
+	int err = 0;
 
 	if (b->flags & MEM_ALLOC_THP) {
 		if (madvise(p, b->maplen, MADV_HUGEPAGE))
@@ -327,13 +327,10 @@ static int place(struct mb_buf *b, const struct mb_topo *t,
 	if (!b->mask && !(b->flags & MEM_ALLOC_POPULATE))
 		return 0;
 	if (b->mask && !k) {
-		t = mb_topo_live(&err);
+		t = mb_kpol_live(MB_SCOPE_RANGE, b->len, b->mask, b->behavior,
+				 &kb, &err);
 		if (!t)
 			return err;
-		ret = mb_to_kpol(t, MB_SCOPE_RANGE, b->len, b->mask,
-				 b->behavior, &kb);
-		if (ret)
-			return ret;
 		k = &kb;
 	}
 	if (b->flags & MEM_ALLOC_POPULATE)
@@ -408,10 +405,8 @@ static int check_binding(unsigned int len, const unsigned long *mask,
 		return (behavior & ~MEMBIND_SCHEME_MASK) ? -EINVAL : 1;
 	if (behavior & MEMBIND_THREAD)
 		return -EINVAL;
-	*t = mb_topo_live(&err);
-	if (!*t)
-		return err;
-	return mb_to_kpol(*t, MB_SCOPE_RANGE, len, mask, behavior, k);
+	*t = mb_kpol_live(MB_SCOPE_RANGE, len, mask, behavior, k, &err);
+	return *t ? 0 : err;
 }
 
 void *mb_buf_alloc(size_t size, unsigned int len, const unsigned long *mask,

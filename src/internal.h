@@ -350,6 +350,13 @@ enum mb_scope { MB_SCOPE_PROCESS, MB_SCOPE_THREAD, MB_SCOPE_RANGE };
 int mb_to_kpol(const struct mb_topo *t, enum mb_scope scope, unsigned int len,
 	       const unsigned long *mask, unsigned long behavior,
 	       struct mb_kpol *k);
+/* mb_topo_live() and mb_to_kpol() in one: the topology to bind with, and
+ * (len, mask, behavior) checked and translated for scope into *k; NULL
+ * with *err set on failure. */
+const struct mb_topo *mb_kpol_live(enum mb_scope scope, unsigned int len,
+				   const unsigned long *mask,
+				   unsigned long behavior, struct mb_kpol *k,
+				   int *err);
 /* The inverse: a behavior and memblk mask (len bits) for a kernel policy. */
 void mb_from_kpol(const struct mb_topo *t, int mode,
 		  const unsigned long *nodes, unsigned long nbits,

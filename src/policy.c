@@ -162,6 +162,24 @@ int mb_to_kpol(const struct mb_topo *t, enum mb_scope scope, unsigned int len,
 	return 0;
 }
 
+const struct mb_topo *mb_kpol_live(enum mb_scope scope, unsigned int len,
+				   const unsigned long *mask,
+				   unsigned long behavior, struct mb_kpol *k,
+				   int *err)
+{
+	const struct mb_topo *t = mb_topo_live(err);
+	int ret;
+
+	if (!t)
+		return NULL;
+	ret = mb_to_kpol(t, scope, len, mask, behavior, k);
+	if (ret) {
+		*err = ret;
+		return NULL;
+	}
+	return t;
+}
+
 void mb_from_kpol(const struct mb_topo *t, int mode,
 		  const unsigned long *nodes, unsigned long nbits,
 		  unsigned int len, unsigned long *mask,
@@ -250,12 +268,9 @@ MB_EXPORT int mem_setbinding(pid_t pid, unsigned int len,
 		return -EINVAL;
 	if (scope == MB_SCOPE_THREAD && !is_self(pid))
 		return -EINVAL;
-	t = mb_topo_live(&err);
+	t = mb_kpol_live(scope, len, mask, behavior, &k, &err);
 	if (!t)
 		return err;
-	ret = mb_to_kpol(t, scope, len, mask, behavior, &k);
-	if (ret)
-		return ret;
 
 	if (scope == MB_SCOPE_THREAD)
 		ret = mb_sys_set_mempolicy(k.mode, k.nodes, k.nbits);

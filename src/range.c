@@ -333,18 +333,15 @@ MB_EXPORT int mem_setbinding_range(void *addr, size_t length, unsigned int len,
 	unsigned long ps = mb_page_size();
 	const struct mb_topo *t;
 	struct mb_kpol k;
-	int ret, err = 0;
+	int err = 0;
 
 	if (!addr || (start & (ps - 1)) || length == 0 ||
 	    length > SIZE_MAX - ps || start + length < start)
 		return -EINVAL;
 	length = (length + ps - 1) & ~(ps - 1);
-	t = mb_topo_live(&err);
+	t = mb_kpol_live(MB_SCOPE_RANGE, len, mask, behavior, &k, &err);
 	if (!t)
 		return err;
-	ret = mb_to_kpol(t, MB_SCOPE_RANGE, len, mask, behavior, &k);
-	if (ret)
-		return ret;
 	return mb_bind_range(t, addr, length, len, mask, behavior, &k);
 }
 
