@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Description: the kernel list syntax (mb_parse_list, mb_format_list) and
- * the bit helpers (mb_weight, mb_next, mb_last): exact values, round trips
+ * the bit helpers (mb_weight, mb_next, mb_last, the stripe iterator):
+ * exact values, round trips
  * over masks wider than one word, ranges spanning words, malformed text
  * ("1-", "-1", "3-1", "1,,2", "1 2", ...), huge numbers, and the promise
  * that a failed parse leaves the mask untouched.
@@ -299,6 +300,35 @@ static void test_helpers(void)
 	CHECK_EQ(mb_next(m, 70, 69), 69);
 }
 
+/* Stripe i goes to the (i mod n)-th set bit, from any starting stripe,
+ * across words; an empty mask gives len. */
+static void test_stripes(void)
+{
+	static const unsigned int bits[] = { 1, 3, 64, 130 };
+	unsigned long m[NW] = {0};
+	struct mb_stripe_iter it;
+	unsigned int got;
+
+	for (size_t i = 0; i < 4; i++)
+		mb_set(m, bits[i]);
+	for (unsigned long start = 0; start < 10; start++) {
+		got = mb_stripe_start(&it, m, NB, start);
+		CHECK_EQ(got, bits[start % 4]);
+		for (unsigned long i = start + 1; i < start + 9; i++) {
+			got = mb_stripe_next(&it);
+			CHECK_EQ(got, bits[i % 4]);
+		}
+	}
+	CHECK_EQ(mb_stripe_start(&it, m, NB, 4UL * 1000000 + 2), 64);
+	memset(m, 0, sizeof(m));
+	mb_set(m, 7);
+	CHECK_EQ(mb_stripe_start(&it, m, NB, 5), 7);
+	CHECK_EQ(mb_stripe_next(&it), 7);
+	memset(m, 0, sizeof(m));
+	CHECK_EQ(mb_stripe_start(&it, m, NB, 3), NB);
+	CHECK_EQ(mb_stripe_next(&it), NB);
+}
+
 int main(void)
 {
 	test_parse_good();
@@ -306,5 +336,6 @@ int main(void)
 	test_format();
 	test_round_trip();
 	test_helpers();
+	test_stripes();
 	return t_finish("test_bitmap");
 }
