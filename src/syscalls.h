@@ -3,7 +3,7 @@
  * result into a negative errno.  The kernel's maxnode argument counts one
  * more than the bits it reads: mb_maxnode() turns the number of bits of a
  * mask into it, for these wrappers and for libnuma/libnuma.c.  The one
- * other place is remote.c, which passes the same value (bits + 1) to the
+ * other place is tracee.c, which passes the same value (bits + 1) to the
  * calls it makes a thread of another process run. */
 #ifndef MEMBIND_SYSCALLS_H
 #define MEMBIND_SYSCALLS_H
