@@ -2,9 +2,8 @@
 /* Raw memory-policy syscalls.  Each wrapper is one syscall() and turns the
  * result into a negative errno.  The kernel's maxnode argument counts one
  * more than the bits it reads: mb_maxnode() turns the number of bits of a
- * mask into it, for these wrappers and for libnuma/libnuma.c.  The one
- * other place is tracee.c, which passes the same value (bits + 1) to the
- * calls it makes a thread of another process run. */
+ * mask into it, for these wrappers, for libnuma/libnuma.c and for the
+ * calls tracee.c makes a thread of another process run. */
 #ifndef MEMBIND_SYSCALLS_H
 #define MEMBIND_SYSCALLS_H
 

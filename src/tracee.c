@@ -878,7 +878,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 		memset(a, 0, sizeof(a));
 		a[0] = scratch;
 		a[1] = scratch + sizeof(unsigned long);
-		a[2] = op->save_bits + 1;
+		a[2] = mb_maxnode(op->save_bits);
 		r = inject(op, tid, &orig, &at_insn, MB_ARCH_NR_GET_MEMPOLICY,
 			   a, &ret, &sig, &at_exit, &group_stop, !suspended);
 		if (r)
@@ -903,7 +903,7 @@ static int thread_complete_(const struct rop *op, pid_t tid,
 		a[0] = (unsigned long)(long)job->set_mode;
 		if (set_longs) {
 			a[1] = scratch + (1 + get_longs) * sizeof(unsigned long);
-			a[2] = job->set_bits + 1;
+			a[2] = mb_maxnode(job->set_bits);
 		}
 		r = inject(op, tid, &orig, &at_insn, MB_ARCH_NR_SET_MEMPOLICY,
 			   a, &ret, &sig, &at_exit, &group_stop, !suspended);
