@@ -12,7 +12,7 @@ static const char usage[] =
 	"Commands:\n"
 	"  show [--json]                      memory topology: memblks, nodes,\n"
 	"                                     CPUs, sizes, distances, tiers\n"
-	"  run BINDING [--cpus CPULIST] -- CMD [ARGS]\n"
+	"  run BINDING [--cpus CPULIST] [--libnuma] -- CMD [ARGS]\n"
 	"                                     start a program under a binding\n"
 	"  get PID [--json]                   a process's binding and where its\n"
 	"                                     memory lives, per memblk\n"

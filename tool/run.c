@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* membind run BINDING [--cpus LIST] -- CMD [ARGS]: bind this process, then
- * become the program; the binding is inherited by its threads and children
- * and survives execve(). */
+/* membind run BINDING [--cpus LIST] [--libnuma] -- CMD [ARGS]: bind this
+ * process, then become the program; the binding is inherited by its threads
+ * and children and survives execve(). */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,7 +14,7 @@
 #include "tool.h"
 
 static const char run_usage[] =
-	"Usage: membind run BINDING [--cpus CPULIST] [--] CMD [ARGS...]\n"
+	"Usage: membind run BINDING [--cpus CPULIST] [--libnuma] [--] CMD [ARGS...]\n"
 	"Run CMD with its memory bound as BINDING (inherited by its threads and\n"
 	"children), and optionally on the CPUs of CPULIST.\n"
 	"  --hard LIST          only these memblks\n"
@@ -23,6 +25,8 @@ static const char run_usage[] =
 	"  --default            the system default\n"
 	"  --cpus CPULIST       CPU ids and ranges (0-3,8), all, or the CPUs of\n"
 	"                       nodes (n0,n2-3)\n"
+	"  --libnuma            CMD uses membind's libnuma.so.1 (LD_LIBRARY_PATH);\n"
+	"                       BINDING is then optional\n"
 	"LIST: memblk ids and ranges (0-2,5), all, a leading ! to invert, nodes as\n"
 	"n0,n2-3.  --stripe applies to ranges only.  See membind(1).\n";
 
@@ -112,11 +116,63 @@ out:
 	return ret;
 }
 
+/* --libnuma: put the directory of membind's libnuma.so.1 first in
+ * LD_LIBRARY_PATH.  It is found from this program's own path, so that an
+ * installed tree works wherever it was unpacked: BUILD/libnuma beside
+ * BUILD/tool/membind, PREFIX/LIBDIR/membind beside PREFIX/BINDIR/membind;
+ * else where meson installs it. */
+static int libnuma_path(void)
+{
+	static const char bindir[] = "/" MEMBIND_BINDIR;
+	const size_t blen = sizeof(bindir) - 1;
+	char exe[PATH_MAX], dir[2 * PATH_MAX];
+	const char *old = getenv("LD_LIBRARY_PATH");
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *cut = n > 0 ? memrchr(exe, '/', (size_t)n) : NULL;
+	char *val;
+
+	if (!cut) {
+		die_msg("run: --libnuma: cannot read /proc/self/exe");
+		return EXIT_RUNTIME;
+	}
+	*cut = '\0';
+	snprintf(dir, sizeof(dir), "%s/../libnuma/libnuma.so.1", exe);
+	if (access(dir, R_OK) && (size_t)(cut - exe) >= blen &&
+	    !strcmp(cut - blen, bindir)) {
+		cut[-blen] = '\0';
+		snprintf(dir, sizeof(dir), "%s/%s/membind/libnuma.so.1", exe,
+			 MEMBIND_LIBDIR);
+	}
+	if (access(dir, R_OK))
+		snprintf(dir, sizeof(dir), "%s/libnuma.so.1", MEMBIND_LIBNUMA_DIR);
+	if (access(dir, R_OK)) {
+		die_msg("run: --libnuma: membind's libnuma.so.1 is not installed (no %s)",
+			dir);
+		return EXIT_RUNTIME;
+	}
+	*strrchr(dir, '/') = '\0';
+	if (!realpath(dir, exe) ||
+	    asprintf(&val, "%s%s%s", exe, old && *old ? ":" : "",
+		     old ? old : "") < 0) {
+		die_msg("run: --libnuma: %s: %s", dir, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	n = setenv("LD_LIBRARY_PATH", val, 1);
+	free(val);
+	if (n) {
+		die_msg("run: --libnuma: cannot set LD_LIBRARY_PATH: %s",
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
 /* The work of cmd_run, which frees what it leaves in b and *cpus. */
 static int run_main(int argc, char **argv, struct binding *b,
 		    cpu_set_t **cpus)
 {
 	size_t cpus_size = 0;
+	bool libnuma = false;
 	int i = 1, ret;
 
 	while (i < argc) {
@@ -135,6 +191,11 @@ static int run_main(int argc, char **argv, struct binding *b,
 			continue;
 		if (ret)
 			return ret;
+		if (!strcmp(arg, "--libnuma")) {
+			libnuma = true;
+			i++;
+			continue;
+		}
 		if (opt_is(arg, "--cpus")) {
 			const char *v = opt_value("run", argc, argv, &i, "--cpus",
 						  "a CPU list");
@@ -162,7 +223,7 @@ static int run_main(int argc, char **argv, struct binding *b,
 		die_msg("run: no command to run (membind run BINDING -- CMD [ARGS])");
 		return EXIT_USAGE;
 	}
-	if (!b->given && !*cpus) {
+	if (!b->given && !*cpus && !libnuma) {
 		die_msg("run: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
 		return EXIT_USAGE;
 	}
@@ -177,6 +238,8 @@ static int run_main(int argc, char **argv, struct binding *b,
 					  strerror(errno));
 		return EXIT_RUNTIME;
 	}
+	if (libnuma && (ret = libnuma_path()))
+		return ret;
 	execvp(argv[i], argv + i);
 	ret = errno;
 	die_msg("run: %s: %s", argv[i], strerror(ret));

@@ -14,10 +14,11 @@ ln -sf /membind/bash /bin/bash
 # test_libnuma on membind's library (its RUNPATH names the build tree,
 # which is not in the guest): the API, then memoryless/CPU-less placement.
 echo "== test_libnuma on membind's libnuma"
+t0=$(date +%s)
 LD_LIBRARY_PATH=/membind/numactl-tests/membind-lib /membind/test_libnuma
 case $? in
-0) echo "test_libnuma-guest: pass" ;;
-77) echo "test_libnuma-guest: skip" ;;
+0) echo "test_libnuma-guest: pass ($(($(date +%s) - t0)) s)" ;;
+77) echo "test_libnuma-guest: skip ($(($(date +%s) - t0)) s)" ;;
 *) echo "test_libnuma-guest: FAIL" ;;
 esac
 MEMBIND_NUMACTL_TIMEOUT=900 /membind/bash ./run-numactl-tests --guest

@@ -28,7 +28,7 @@ expect() {
 }
 expect 'membind ' show run get set where move --help --version
 expect 'membind w' where
-expect 'membind run --' --hard --soft --round-robin --weighted --first-touch --default --cpus --
+expect 'membind run --' --hard --soft --round-robin --weighted --first-touch --default --cpus --libnuma --
 expect 'membind run --hard ' 0 all n0
 expect 'membind run --hard 0 --cpus ' all n0
 expect 'membind run --hard 0 -- ' ls
