@@ -1391,13 +1391,19 @@ API void *numa_alloc_local(size_t size)
 	return p;
 }
 
-static void *alloc_interleaved(size_t size, const struct bitmask *b)
+/* mode: MPOL_INTERLEAVE or MPOL_WEIGHTED_INTERLEAVE. */
+static void *alloc_mode(size_t size, int mode, const struct bitmask *b)
 {
 	void *p = map(size);
 
-	if (p && range_policy(p, size, MB_MPOL_INTERLEAVE, b) < 0)
+	if (p && range_policy(p, size, mode, b) < 0)
 		return unmap_fail(p, size);
 	return p;
+}
+
+static void *alloc_interleaved(size_t size, const struct bitmask *b)
+{
+	return alloc_mode(size, MB_MPOL_INTERLEAVE, b);
 }
 
 API void *numa_alloc_interleaved(size_t size)
@@ -1654,4 +1660,67 @@ API int numa_move_pages(int pid, unsigned long count, void **pages,
 {
 	return (int)syscall(SYS_move_pages, pid, count, pages, nodes, status,
 			    flags);
+}
+
+/* ---- After 2.0.16: numactl 2.0.19 (libnuma_1.7, libnuma_2.1) and the
+ * rest of weighted interleave (libnuma_2.1, numactl after 2.0.19) --------
+ * MPOL_WEIGHTED_INTERLEAVE needs Linux 6.9, set_mempolicy_home_node 5.17;
+ * on an older kernel the calls fail through numa_error(), as any policy
+ * call the kernel refuses. */
+
+#ifndef SYS_set_mempolicy_home_node
+#define SYS_set_mempolicy_home_node 450 /* every architecture */
+#endif
+
+API int numa_has_home_node(void)
+{
+	int e = errno;
+	/* an empty range is accepted before anything is looked at; an
+	 * invalid node only shows that the call exists */
+	long r = syscall(SYS_set_mempolicy_home_node, 0UL, 0UL, ~0UL, 0UL);
+	int has = r == 0 || errno != ENOSYS;
+
+	errno = e;
+	return has;
+}
+
+API int numa_set_mempolicy_home_node(void *start, unsigned long len,
+				     int home_node, int flags)
+{
+	if (syscall(SYS_set_mempolicy_home_node, start, len,
+		    (unsigned long)home_node, (unsigned long)flags) < 0) {
+		fail("set_mempolicy_home_node");
+		return -1;
+	}
+	return 0;
+}
+
+API void numa_set_weighted_interleave_mask(struct bitmask *b)
+{
+	if (!b || numa_bitmask_weight(b) == 0)
+		setpol(MB_MPOL_DEFAULT, NULL);
+	else
+		setpol(MB_MPOL_WEIGHTED_INTERLEAVE, b);
+}
+
+API struct bitmask *numa_get_weighted_interleave_mask(void)
+{
+	return policy_mask_if(MB_MPOL_WEIGHTED_INTERLEAVE, -1, -1);
+}
+
+API void numa_weighted_interleave_memory(void *mem, size_t size,
+					 struct bitmask *b)
+{
+	range_policy(mem, size, MB_MPOL_WEIGHTED_INTERLEAVE, b);
+}
+
+API void *numa_alloc_weighted_interleaved(size_t size)
+{
+	return alloc_mode(size, MB_MPOL_WEIGHTED_INTERLEAVE, numa_all_nodes_ptr);
+}
+
+API void *numa_alloc_weighted_interleaved_subset(size_t size,
+						 struct bitmask *b)
+{
+	return alloc_mode(size, MB_MPOL_WEIGHTED_INTERLEAVE, b);
 }

@@ -21,6 +21,14 @@ case $? in
 77) echo "test_libnuma-guest: skip ($(($(date +%s) - t0)) s)" ;;
 *) echo "test_libnuma-guest: FAIL" ;;
 esac
+# The weighted interleave calls (Linux 6.9+; a skip says why).
+echo "== test_libnuma weighted on membind's libnuma"
+LD_LIBRARY_PATH=/membind/numactl-tests/membind-lib /membind/test_libnuma weighted
+case $? in
+0) echo "test_libnuma-weighted: pass" ;;
+77) echo "test_libnuma-weighted: skip" ;;
+*) echo "test_libnuma-weighted: FAIL" ;;
+esac
 MEMBIND_NUMACTL_TIMEOUT=900 /membind/bash ./run-numactl-tests --guest
 rc=$?
 # For the record (not a pass or fail): the placement checks of

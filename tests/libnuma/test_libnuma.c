@@ -8,6 +8,10 @@
  *                             (MEMBIND_SYSFS_ROOT must point at it)
  *   test_libnuma guest        placement on a multi-node guest: memoryless and
  *                             CPU-less nodes as numa(3) describes them
+ *   test_libnuma weighted     the weighted interleave calls (numactl 2.0.19
+ *                             and after): placement by the kernel's weights
+ *                             where there are two nodes with memory; in a
+ *                             tests/vm guest it sets the weights first
  *
  * The cases where Debian's libnuma 2.0.16 answers otherwise are marked
  * "libnuma:" below and listed in docs/libnuma.md.
@@ -17,6 +21,7 @@
 #include <numaif.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +30,21 @@
 
 /* Exported but not in <numa.h> (numactl's own tests declare it too). */
 extern int numa_parse_bitmap(char *line, struct bitmask *mask);
+
+/* After 2.0.16: libnuma-dev 2.0.16's headers do not declare them. */
+void numa_set_weighted_interleave_mask(struct bitmask *nodemask);
+struct bitmask *numa_get_weighted_interleave_mask(void);
+void *numa_alloc_weighted_interleaved(size_t size);
+void *numa_alloc_weighted_interleaved_subset(size_t size,
+					     struct bitmask *nodemask);
+void numa_weighted_interleave_memory(void *mem, size_t size,
+				     struct bitmask *nodemask);
+int numa_has_home_node(void);
+int numa_set_mempolicy_home_node(void *start, unsigned long len,
+				 int home_node, int flags);
+#ifndef MPOL_WEIGHTED_INTERLEAVE
+#define MPOL_WEIGHTED_INTERLEAVE 6
+#endif
 
 static int failures;
 
@@ -329,6 +349,31 @@ static void test_api(void)
 	CHECK(numa_run_on_node(-1) == 0);
 	numa_bitmask_free(m);
 	CHECK(errors_seen == 1);
+
+	/* numactl 2.0.19's home node calls (set_mempolicy_home_node, Linux
+	 * 5.17): a home node for a range bound to a node; an interleaved
+	 * range is refused (EOPNOTSUPP) through numa_error(). */
+	{
+		size_t ps = (size_t)getpagesize();
+		int node = numa_node_of_cpu(sched_getcpu());
+		char *r = numa_alloc_onnode(4 * ps, node);
+
+		CHECK(r != NULL);
+		if (r && numa_has_home_node()) {
+			CHECK(numa_set_mempolicy_home_node(r, 4 * ps, node, 0) == 0);
+			numa_free(r, 4 * ps);
+			r = numa_alloc_interleaved(4 * ps);
+			errno = 0;
+			CHECK(r && numa_set_mempolicy_home_node(r, 4 * ps, node,
+								0) == -1 &&
+			      errno == EOPNOTSUPP && errors_seen == 2 &&
+			      !strcmp(last_where, "set_mempolicy_home_node"));
+		} else if (r) {
+			printf("(no set_mempolicy_home_node in this kernel: not checked)\n");
+		}
+		if (r)
+			numa_free(r, 4 * ps);
+	}
 }
 
 static const char *tree;
@@ -558,6 +603,218 @@ static int test_guest(void)
 	return 0;
 }
 
+#define WI_DIR "/sys/kernel/mm/mempolicy/weighted_interleave/node"
+
+/* The kernel's weight for a node (1 when it has no file: the default). */
+static int wi_weight(int node)
+{
+	char path[96];
+	FILE *f;
+	int w = 1;
+
+	snprintf(path, sizeof(path), WI_DIR "%d", node);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &w) != 1)
+			w = -1;
+		fclose(f);
+	}
+	return w;
+}
+
+static int wi_set_weight(int node, int w)
+{
+	char path[96];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), WI_DIR "%d", node);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%d\n", w) > 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Pages of p[0..pages) per node: counts[node] += 1. */
+static void count_pages(char *p, int pages, int *counts, int max)
+{
+	for (int i = 0; i < pages; i++) {
+		int n = page_node(p + (size_t)i * (size_t)getpagesize());
+
+		if (n >= 0 && n <= max)
+			counts[n]++;
+		else
+			CHECK(n >= 0 && n <= max);
+	}
+}
+
+/* numa_set_weighted_interleave_mask() and the rest.  With weights w[n]
+ * over the mask's nodes (sum W), a range's page i goes by (its interleave
+ * index mod W): k*W pages put exactly k*w[n] on node n.  A task policy
+ * moves a per-thread rotor that the kernel's own allocations for this task
+ * move too, so there the count may be off by up to W. */
+static int test_weighted(void)
+{
+	size_t ps = (size_t)getpagesize();
+	int max = numa_max_node(), mode = -1, first = -1, second = -1;
+	struct bitmask *mask = numa_allocate_nodemask(), *got;
+	int *w = calloc((size_t)max + 1, sizeof(int));
+	int *saved = calloc((size_t)max + 1, sizeof(int));
+	int *counts = calloc((size_t)max + 1, sizeof(int));
+	bool vm = getenv("MEMBIND_VM_TOPOLOGY") != NULL;
+	int total = 0, k = 8, ret = 0;
+	char *p;
+
+	if (!mask || !w || !saved || !counts) {
+		printf("FAIL: out of memory\n");
+		return 1;
+	}
+	for (int n = 0; n <= max; n++)
+		if (numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)n)) {
+			if (first < 0)
+				first = n;
+			else if (second < 0)
+				second = n;
+		}
+	numa_bitmask_setbit(mask, (unsigned)first);
+	if (second >= 0)
+		numa_bitmask_setbit(mask, (unsigned)second);
+
+	if (set_mempolicy(MPOL_WEIGHTED_INTERLEAVE, mask->maskp,
+			  mask->size + 1) < 0) {
+		/* numa(3): errors go through numa_error(); NULL, no policy */
+		int before = errors_seen;
+
+		CHECK(errno == EINVAL);
+		CHECK(numa_alloc_weighted_interleaved(ps) == NULL);
+		CHECK(numa_alloc_weighted_interleaved_subset(ps, mask) == NULL);
+		numa_set_weighted_interleave_mask(mask);
+		CHECK(get_mempolicy(&mode, NULL, 0, NULL, 0) == 0 &&
+		      mode == MPOL_DEFAULT);
+		got = numa_get_weighted_interleave_mask();
+		CHECK(got && numa_bitmask_weight(got) == 0);
+		numa_bitmask_free(got);
+		CHECK(errors_seen == before + 3);
+		printf("SKIP: this kernel has no MPOL_WEIGHTED_INTERLEAVE (Linux 6.9+); the calls fail through numa_error() as numa(3) says (%d check(s) failed)\n",
+		       failures);
+		ret = failures ? 1 : 77;
+		goto out;
+	}
+	set_mempolicy(MPOL_DEFAULT, NULL, 0);
+
+	/* The task policy: set, read back, turned off by an empty mask. */
+	numa_set_weighted_interleave_mask(mask);
+	CHECK(get_mempolicy(&mode, NULL, 0, NULL, 0) == 0 &&
+	      mode == MPOL_WEIGHTED_INTERLEAVE);
+	got = numa_get_weighted_interleave_mask();
+	CHECK(got && numa_bitmask_equal(got, mask));
+	numa_bitmask_free(got);
+	got = numa_get_interleave_mask();
+	CHECK(got && numa_bitmask_weight(got) == 0);
+	numa_bitmask_free(got);
+	numa_set_weighted_interleave_mask(numa_no_nodes_ptr);
+	CHECK(get_mempolicy(&mode, NULL, 0, NULL, 0) == 0 &&
+	      mode == MPOL_DEFAULT);
+
+	if (second < 0) {
+		p = numa_alloc_weighted_interleaved(4 * ps);
+		CHECK(p != NULL);
+		if (p) {
+			memset(p, 1, 4 * ps);
+			CHECK(page_node(p) == first);
+			numa_free(p, 4 * ps);
+		}
+		printf("SKIP: one node with memory: the weighted placement was not checked (%d check(s) failed)\n",
+		       failures);
+		ret = failures ? 1 : 77;
+		goto out;
+	}
+
+	/* In a guest, distinct weights (restored after): 3 and 1. */
+	for (int n = 0; n <= max; n++)
+		saved[n] = wi_weight(n);
+	if (vm) {
+		CHECK(wi_set_weight(first, 3) == 0);
+		CHECK(wi_set_weight(second, 1) == 0);
+	}
+	w[first] = wi_weight(first);
+	w[second] = wi_weight(second);
+	CHECK(w[first] > 0 && w[second] > 0);
+	total = w[first] + w[second];
+	printf("weights: node %d %d, node %d %d\n", first, w[first], second,
+	       w[second]);
+
+	/* A range: numa_alloc_weighted_interleaved_subset() */
+	p = numa_alloc_weighted_interleaved_subset((size_t)(k * total) * ps,
+						   mask);
+	CHECK(p && get_mempolicy(&mode, NULL, 0, p, MPOL_F_ADDR) == 0 &&
+	      mode == MPOL_WEIGHTED_INTERLEAVE);
+	if (p) {
+		memset(p, 1, (size_t)(k * total) * ps);
+		memset(counts, 0, ((size_t)max + 1) * sizeof(int));
+		count_pages(p, k * total, counts, max);
+		printf("numa_alloc_weighted_interleaved_subset: %d pages, node %d %d, node %d %d\n",
+		       k * total, first, counts[first], second, counts[second]);
+		CHECK(counts[first] == k * w[first]);
+		CHECK(counts[second] == k * w[second]);
+		numa_free(p, (size_t)(k * total) * ps);
+	}
+	/* numa_weighted_interleave_memory() on a mapping not touched yet */
+	p = mmap(NULL, (size_t)(k * total) * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(p != MAP_FAILED);
+	if (p != MAP_FAILED) {
+		numa_weighted_interleave_memory(p, (size_t)(k * total) * ps,
+						mask);
+		memset(p, 1, (size_t)(k * total) * ps);
+		memset(counts, 0, ((size_t)max + 1) * sizeof(int));
+		count_pages(p, k * total, counts, max);
+		CHECK(counts[first] == k * w[first]);
+		CHECK(counts[second] == k * w[second]);
+		munmap(p, (size_t)(k * total) * ps);
+	}
+	/* numa_alloc_weighted_interleaved(): every node with memory */
+	p = numa_alloc_weighted_interleaved(16 * ps);
+	CHECK(p && get_mempolicy(&mode, NULL, 0, p, MPOL_F_ADDR) == 0 &&
+	      mode == MPOL_WEIGHTED_INTERLEAVE);
+	if (p)
+		numa_free(p, 16 * ps);
+	/* The task policy: pages faulted in under it */
+	p = mmap(NULL, (size_t)(k * total) * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(p != MAP_FAILED);
+	if (p != MAP_FAILED) {
+		numa_set_weighted_interleave_mask(mask);
+		memset(p, 1, (size_t)(k * total) * ps);
+		numa_set_weighted_interleave_mask(numa_no_nodes_ptr);
+		memset(counts, 0, ((size_t)max + 1) * sizeof(int));
+		count_pages(p, k * total, counts, max);
+		printf("numa_set_weighted_interleave_mask: %d pages, node %d %d, node %d %d\n",
+		       k * total, first, counts[first], second, counts[second]);
+		CHECK(abs(counts[first] - k * w[first]) <= total);
+		CHECK(counts[first] + counts[second] == k * total);
+		munmap(p, (size_t)(k * total) * ps);
+	}
+	/* An empty mask is an error (EINVAL), through numa_error() */
+	{
+		int before = errors_seen;
+
+		CHECK(numa_alloc_weighted_interleaved_subset(ps, numa_no_nodes_ptr) == NULL);
+		CHECK(errors_seen == before + 1);
+	}
+	if (vm)
+		for (int n = 0; n <= max; n++)
+			if (saved[n] > 0 && saved[n] != wi_weight(n))
+				wi_set_weight(n, saved[n]);
+out:
+	numa_bitmask_free(mask);
+	free(w);
+	free(saved);
+	free(counts);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	/* In a tests/vm guest, with no arguments: api, then guest. */
@@ -579,13 +836,18 @@ int main(int argc, char **argv)
 		test_api();
 		if (test_guest() == 77)
 			printf("(one node: the multi-node checks did not run)\n");
+	} else if (!strcmp(mode, "weighted")) {
+		int r = test_weighted();
+
+		if (r == 77)
+			return 77;
 	} else if (!strcmp(mode, "guest")) {
 		int r = test_guest();
 
 		if (r == 77)
 			return 77;
 	} else {
-		fprintf(stderr, "usage: %s api | tree NAME | guest\n", argv[0]);
+		fprintf(stderr, "usage: %s api | tree NAME | guest | weighted\n", argv[0]);
 		return 2;
 	}
 	if (failures) {
