@@ -16,6 +16,7 @@
  * The cases where Debian's libnuma 2.0.16 answers otherwise are marked
  * "libnuma:" below and listed in docs/libnuma.md.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <numa.h>
 #include <numaif.h>
@@ -31,17 +32,39 @@
 /* Exported but not in <numa.h> (numactl's own tests declare it too). */
 extern int numa_parse_bitmap(char *line, struct bitmask *mask);
 
-/* After 2.0.16: libnuma-dev 2.0.16's headers do not declare them. */
-void numa_set_weighted_interleave_mask(struct bitmask *nodemask);
-struct bitmask *numa_get_weighted_interleave_mask(void);
-void *numa_alloc_weighted_interleaved(size_t size);
-void *numa_alloc_weighted_interleaved_subset(size_t size,
-					     struct bitmask *nodemask);
-void numa_weighted_interleave_memory(void *mem, size_t size,
-				     struct bitmask *nodemask);
-int numa_has_home_node(void);
-int numa_set_mempolicy_home_node(void *start, unsigned long len,
-				 int home_node, int flags);
+/* After 2.0.16: libnuma-dev 2.0.16's headers do not declare them, and
+ * they are looked up by name and version, so that this program still runs
+ * on Debian's libnuma (the guests' "for comparison" run). */
+static void (*set_wi_mask)(struct bitmask *);
+static struct bitmask *(*get_wi_mask)(void);
+static void *(*alloc_wi)(size_t);
+static void *(*alloc_wi_subset)(size_t, struct bitmask *);
+static void (*wi_memory)(void *, size_t, struct bitmask *);
+static int (*has_home_node)(void);
+static int (*set_home_node)(void *, unsigned long, int, int);
+
+static void *later(const char *name, const char *version)
+{
+	void *f = dlvsym(RTLD_DEFAULT, name, version);
+
+	if (!f)
+		fprintf(stderr, "no %s@%s\n", name, version);
+	return f;
+}
+
+/* Every later call with numactl's version; 0 if one is missing. */
+static int find_later(void)
+{
+	*(void **)&set_wi_mask = later("numa_set_weighted_interleave_mask", "libnuma_2.1");
+	*(void **)&get_wi_mask = later("numa_get_weighted_interleave_mask", "libnuma_2.1");
+	*(void **)&alloc_wi = later("numa_alloc_weighted_interleaved", "libnuma_2.1");
+	*(void **)&alloc_wi_subset = later("numa_alloc_weighted_interleaved_subset", "libnuma_2.1");
+	*(void **)&wi_memory = later("numa_weighted_interleave_memory", "libnuma_2.1");
+	*(void **)&has_home_node = later("numa_has_home_node", "libnuma_1.7");
+	*(void **)&set_home_node = later("numa_set_mempolicy_home_node", "libnuma_1.7");
+	return set_wi_mask && get_wi_mask && alloc_wi && alloc_wi_subset &&
+	       wi_memory && has_home_node && set_home_node;
+}
 #ifndef MPOL_WEIGHTED_INTERLEAVE
 #define MPOL_WEIGHTED_INTERLEAVE 6
 #endif
@@ -357,18 +380,19 @@ static void test_api(void)
 		size_t ps = (size_t)getpagesize();
 		int node = numa_node_of_cpu(sched_getcpu());
 		char *r = numa_alloc_onnode(4 * ps, node);
+		int found = find_later();
 
 		CHECK(r != NULL);
-		if (r && numa_has_home_node()) {
-			CHECK(numa_set_mempolicy_home_node(r, 4 * ps, node, 0) == 0);
+		CHECK(found);
+		if (r && found && has_home_node()) {
+			CHECK(set_home_node(r, 4 * ps, node, 0) == 0);
 			numa_free(r, 4 * ps);
 			r = numa_alloc_interleaved(4 * ps);
 			errno = 0;
-			CHECK(r && numa_set_mempolicy_home_node(r, 4 * ps, node,
-								0) == -1 &&
+			CHECK(r && set_home_node(r, 4 * ps, node, 0) == -1 &&
 			      errno == EOPNOTSUPP && errors_seen == 2 &&
 			      !strcmp(last_where, "set_mempolicy_home_node"));
-		} else if (r) {
+		} else if (r && found) {
 			printf("(no set_mempolicy_home_node in this kernel: not checked)\n");
 		}
 		if (r)
@@ -666,8 +690,8 @@ static int test_weighted(void)
 	int total = 0, k = 8, ret = 0;
 	char *p;
 
-	if (!mask || !w || !saved || !counts) {
-		printf("FAIL: out of memory\n");
+	if (!mask || !w || !saved || !counts || !find_later()) {
+		printf("FAIL: out of memory, or a call is missing\n");
 		return 1;
 	}
 	for (int n = 0; n <= max; n++)
@@ -687,12 +711,12 @@ static int test_weighted(void)
 		int before = errors_seen;
 
 		CHECK(errno == EINVAL);
-		CHECK(numa_alloc_weighted_interleaved(ps) == NULL);
-		CHECK(numa_alloc_weighted_interleaved_subset(ps, mask) == NULL);
-		numa_set_weighted_interleave_mask(mask);
+		CHECK(alloc_wi(ps) == NULL);
+		CHECK(alloc_wi_subset(ps, mask) == NULL);
+		set_wi_mask(mask);
 		CHECK(get_mempolicy(&mode, NULL, 0, NULL, 0) == 0 &&
 		      mode == MPOL_DEFAULT);
-		got = numa_get_weighted_interleave_mask();
+		got = get_wi_mask();
 		CHECK(got && numa_bitmask_weight(got) == 0);
 		numa_bitmask_free(got);
 		CHECK(errors_seen == before + 3);
@@ -704,21 +728,21 @@ static int test_weighted(void)
 	set_mempolicy(MPOL_DEFAULT, NULL, 0);
 
 	/* The task policy: set, read back, turned off by an empty mask. */
-	numa_set_weighted_interleave_mask(mask);
+	set_wi_mask(mask);
 	CHECK(get_mempolicy(&mode, NULL, 0, NULL, 0) == 0 &&
 	      mode == MPOL_WEIGHTED_INTERLEAVE);
-	got = numa_get_weighted_interleave_mask();
+	got = get_wi_mask();
 	CHECK(got && numa_bitmask_equal(got, mask));
 	numa_bitmask_free(got);
 	got = numa_get_interleave_mask();
 	CHECK(got && numa_bitmask_weight(got) == 0);
 	numa_bitmask_free(got);
-	numa_set_weighted_interleave_mask(numa_no_nodes_ptr);
+	set_wi_mask(numa_no_nodes_ptr);
 	CHECK(get_mempolicy(&mode, NULL, 0, NULL, 0) == 0 &&
 	      mode == MPOL_DEFAULT);
 
 	if (second < 0) {
-		p = numa_alloc_weighted_interleaved(4 * ps);
+		p = alloc_wi(4 * ps);
 		CHECK(p != NULL);
 		if (p) {
 			memset(p, 1, 4 * ps);
@@ -745,8 +769,8 @@ static int test_weighted(void)
 	printf("weights: node %d %d, node %d %d\n", first, w[first], second,
 	       w[second]);
 
-	/* A range: numa_alloc_weighted_interleaved_subset() */
-	p = numa_alloc_weighted_interleaved_subset((size_t)(k * total) * ps,
+	/* A range: alloc_wi_subset() */
+	p = alloc_wi_subset((size_t)(k * total) * ps,
 						   mask);
 	CHECK(p && get_mempolicy(&mode, NULL, 0, p, MPOL_F_ADDR) == 0 &&
 	      mode == MPOL_WEIGHTED_INTERLEAVE);
@@ -760,12 +784,12 @@ static int test_weighted(void)
 		CHECK(counts[second] == k * w[second]);
 		numa_free(p, (size_t)(k * total) * ps);
 	}
-	/* numa_weighted_interleave_memory() on a mapping not touched yet */
+	/* wi_memory() on a mapping not touched yet */
 	p = mmap(NULL, (size_t)(k * total) * ps, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(p != MAP_FAILED);
 	if (p != MAP_FAILED) {
-		numa_weighted_interleave_memory(p, (size_t)(k * total) * ps,
+		wi_memory(p, (size_t)(k * total) * ps,
 						mask);
 		memset(p, 1, (size_t)(k * total) * ps);
 		memset(counts, 0, ((size_t)max + 1) * sizeof(int));
@@ -774,8 +798,8 @@ static int test_weighted(void)
 		CHECK(counts[second] == k * w[second]);
 		munmap(p, (size_t)(k * total) * ps);
 	}
-	/* numa_alloc_weighted_interleaved(): every node with memory */
-	p = numa_alloc_weighted_interleaved(16 * ps);
+	/* alloc_wi(): every node with memory */
+	p = alloc_wi(16 * ps);
 	CHECK(p && get_mempolicy(&mode, NULL, 0, p, MPOL_F_ADDR) == 0 &&
 	      mode == MPOL_WEIGHTED_INTERLEAVE);
 	if (p)
@@ -785,9 +809,9 @@ static int test_weighted(void)
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(p != MAP_FAILED);
 	if (p != MAP_FAILED) {
-		numa_set_weighted_interleave_mask(mask);
+		set_wi_mask(mask);
 		memset(p, 1, (size_t)(k * total) * ps);
-		numa_set_weighted_interleave_mask(numa_no_nodes_ptr);
+		set_wi_mask(numa_no_nodes_ptr);
 		memset(counts, 0, ((size_t)max + 1) * sizeof(int));
 		count_pages(p, k * total, counts, max);
 		printf("numa_set_weighted_interleave_mask: %d pages, node %d %d, node %d %d\n",
@@ -800,7 +824,7 @@ static int test_weighted(void)
 	{
 		int before = errors_seen;
 
-		CHECK(numa_alloc_weighted_interleaved_subset(ps, numa_no_nodes_ptr) == NULL);
+		CHECK(alloc_wi_subset(ps, numa_no_nodes_ptr) == NULL);
 		CHECK(errors_seen == before + 1);
 	}
 	if (vm)
