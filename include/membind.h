@@ -14,6 +14,7 @@
 #ifndef MEMBIND_H
 #define MEMBIND_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -34,6 +35,47 @@ extern "C" {
 /* Largest mask length (bits) any call accepts: the kernel's MAX_NUMNODES
  * is at most 1 << 10 on every architecture. */
 #define MEMBIND_MAX_BITS 4096u
+
+/* ---- Mask helpers: bit `bit` of a mask of len bits (memblks or CPUs) ----
+ * A bit that is negative or at or beyond len is never read or written. */
+/* Set the bit.  Returns 0, or -EINVAL if it is outside the mask. */
+static inline int memblk_mask_set(unsigned int len, unsigned long *mask,
+				  int bit)
+{
+	if (bit < 0 || (unsigned int)bit >= len)
+		return -EINVAL;
+	mask[(unsigned int)bit / MEMBIND_BITS_PER_LONG] |=
+		1UL << ((unsigned int)bit % MEMBIND_BITS_PER_LONG);
+	return 0;
+}
+
+/* Clear the bit.  Returns 0, or -EINVAL if it is outside the mask. */
+static inline int memblk_mask_clear(unsigned int len, unsigned long *mask,
+				    int bit)
+{
+	if (bit < 0 || (unsigned int)bit >= len)
+		return -EINVAL;
+	mask[(unsigned int)bit / MEMBIND_BITS_PER_LONG] &=
+		~(1UL << ((unsigned int)bit % MEMBIND_BITS_PER_LONG));
+	return 0;
+}
+
+/* 1 if the bit is set, 0 if it is clear or outside the mask. */
+static inline int memblk_mask_test(unsigned int len, const unsigned long *mask,
+				   int bit)
+{
+	if (bit < 0 || (unsigned int)bit >= len)
+		return 0;
+	return (int)(mask[(unsigned int)bit / MEMBIND_BITS_PER_LONG] >>
+		     ((unsigned int)bit % MEMBIND_BITS_PER_LONG) & 1);
+}
+
+/* Clear every bit: the MEMBIND_MASK_LONGS(len) words of the mask. */
+static inline void memblk_mask_zero(unsigned int len, unsigned long *mask)
+{
+	for (unsigned int i = 0; i < MEMBIND_MASK_LONGS(len); i++)
+		mask[i] = 0;
+}
 
 /* ---- Behaviors: the scheme in the low byte (fixed names and values) ---- */
 #define MEMBIND_DEFAULT 0UL     /* system default; mask must be empty */
