@@ -427,17 +427,6 @@ static int read_file(const char *path, size_t max, char **out, size_t *len)
 	return ret;
 }
 
-static void set_bit(unsigned long *m, unsigned int b)
-{
-	m[b / MEMBIND_BITS_PER_LONG] |= 1UL << (b % MEMBIND_BITS_PER_LONG);
-}
-
-static bool test_bit(const unsigned long *m, unsigned int b)
-{
-	return (m[b / MEMBIND_BITS_PER_LONG] >> (b % MEMBIND_BITS_PER_LONG)) &
-	       1UL;
-}
-
 /* A kernel node list ("0-1,3", "" for none) into a mask of memblks.  Returns
  * the number of nodes named, or -EINVAL. */
 static int nodes_to_memblks(const char *s, unsigned int nbits,
@@ -465,8 +454,7 @@ static int nodes_to_memblks(const char *s, unsigned int nbits,
 			int m = node_to_memblk((int)node);
 
 			n++;
-			if (m >= 0 && (unsigned int)m < nbits)
-				set_bit(mask, (unsigned int)m);
+			memblk_mask_set(nbits, mask, m);
 		}
 		if (!*s || *s == '\n')
 			return n;
@@ -608,8 +596,9 @@ static int container_memblks(pid_t pid, unsigned int nbits,
 		snprintf(source, ssize, "/proc/%d/status Mems_allowed_list",
 			 (int)pid);
 	for (unsigned int m = 0; m < nbits; m++)
-		if (test_bit(ma, m) && (!have_cg || test_bit(cg, m))) {
-			set_bit(mask, m);
+		if (memblk_mask_test(nbits, ma, (int)m) &&
+		    (!have_cg || memblk_mask_test(nbits, cg, (int)m))) {
+			memblk_mask_set(nbits, mask, (int)m);
 			n++;
 		}
 	return n;
@@ -749,17 +738,17 @@ static int apply(pid_t pid, const struct binding *b, const char *what)
 			/* all and !LIST: within the container's cpuset */
 			n = 0;
 			for (unsigned int m = 0; m < nbits; m++) {
-				if (!test_bit(cmask, m))
-					mask[m / MEMBIND_BITS_PER_LONG] &=
-						~(1UL << (m % MEMBIND_BITS_PER_LONG));
-				n += test_bit(mask, m);
+				if (!memblk_mask_test(nbits, cmask, (int)m))
+					memblk_mask_clear(nbits, mask, (int)m);
+				n += memblk_mask_test(nbits, mask, (int)m);
 			}
 			if (n == 0)
 				return container_error("%s names no memblk of the container (its memblks: %s, from %s)",
 						       what, ctext, source);
 		} else {
 			for (unsigned int m = 0; m < nbits; m++)
-				if (test_bit(mask, m) && !test_bit(cmask, m))
+				if (memblk_mask_test(nbits, mask, (int)m) &&
+				    !memblk_mask_test(nbits, cmask, (int)m))
 					return container_error("%s: memblk %u (node %d) is outside the container's cpuset.mems (its memblks: %s, from %s)",
 							       what, m,
 							       memblk_to_node((int)m),

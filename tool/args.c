@@ -64,12 +64,6 @@ char *mbmask_text(const struct mbmask *m)
 	return s;
 }
 
-static bool test_bit(const unsigned long *mask, unsigned int bit)
-{
-	return mask[bit / MEMBIND_BITS_PER_LONG] >>
-		       (bit % MEMBIND_BITS_PER_LONG) & 1;
-}
-
 /* "0-1" (memblks) and "n0,n2" (their nodes), for messages. */
 static void describe_memblks(char *ids, size_t isz, char *nodes, size_t nsz)
 {
@@ -149,7 +143,8 @@ int list_arg(const char *cmd, const char *opt, const char *text,
 			return 0; /* let the library judge */
 		}
 		for (unsigned int b = 0; b < m->len; b++) {
-			if (!test_bit(m->mask, b) || test_bit(a.mask, b))
+			if (!memblk_mask_test(m->len, m->mask, (int)b) ||
+			    memblk_mask_test(a.len, a.mask, (int)b))
 				continue;
 			t = mbmask_text(&a);
 			die_msg("%s: %s: memblk %u (node %d) is not allowed for this process (cpuset Mems_allowed: memblks %s)",
@@ -394,7 +389,7 @@ int report_bind_error(const char *cmd, pid_t pid, int err,
 		snprintf(who, sizeof(who), "this process");
 	}
 	for (unsigned int b = 0; m && m->mask && b < m->len; b++)
-		n += test_bit(m->mask, b);
+		n += memblk_mask_test(m->len, m->mask, (int)b);
 
 	switch (err) {
 	case -ESRCH:

@@ -97,13 +97,9 @@ static int thread_binding(pid_t pid, pid_t tid, char *out, size_t size)
 
 			if (*end == '-')
 				b = strtol(end + 1, &end, 10);
-			for (long node = a; node <= b; node++) {
-				int mb = node_to_memblk((int)node);
-
-				if (mb >= 0 && (unsigned)mb < m.len)
-					m.mask[mb / MEMBIND_BITS_PER_LONG] |=
-						1UL << (mb % MEMBIND_BITS_PER_LONG);
-			}
+			for (long node = a; node <= b; node++)
+				memblk_mask_set(m.len, m.mask,
+						node_to_memblk((int)node));
 			p = *end == ',' ? end + 1 : end;
 		}
 	}

@@ -51,13 +51,6 @@ static void on_stop(int sig)
 	stop = 1;
 }
 
-static bool bit(const struct mbmask *m, int b)
-{
-	return b >= 0 && (unsigned)b < m->len &&
-	       (m->mask[b / MEMBIND_BITS_PER_LONG] >>
-		(b % MEMBIND_BITS_PER_LONG) & 1);
-}
-
 static double now(void)
 {
 	struct timespec ts;
@@ -299,7 +292,7 @@ int cmd_move(int argc, char **argv)
 		for (unsigned int i = 0; i < MEMBIND_MASK_LONGS(from.len); i++)
 			from.mask[i] &= ~to.mask[i];
 	for (unsigned int m = 0; m < to.len; m++)
-		ntargets += bit(&to, (int)m);
+		ntargets += memblk_mask_test(to.len, to.mask, (int)m);
 	if (!scheme_opt || from_text) {
 		o.from = from.mask;
 		o.from_len = from.len;
@@ -312,7 +305,7 @@ int cmd_move(int argc, char **argv)
 	}
 	for (size_t i = 0; i < r.nvmas; i++)
 		for (int m = 0; m < r.nmemblks; m++)
-			if (bit(&from, m))
+			if (memblk_mask_test(from.len, from.mask, m))
 				p.total += r.vmas[i].pages[m] * r.vmas[i].page_size;
 
 	sa.sa_handler = on_stop;

@@ -90,8 +90,7 @@ static int cpus_arg(const char *text, cpu_set_t **set, size_t *size)
 					goto out;
 				}
 				for (int k = 0; k < limit; k++)
-					if (tmp[k / MEMBIND_BITS_PER_LONG] >>
-					    (k % MEMBIND_BITS_PER_LONG) & 1)
+					if (memblk_mask_test((unsigned)limit, tmp, k))
 						CPU_SET_S((size_t)k, *size, *set);
 			} else if (c >= limit) {
 				die_msg("run: --cpus: no CPU %ld here (CPUs 0-%d)",

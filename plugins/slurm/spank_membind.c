@@ -447,22 +447,6 @@ static void task_error(const char *fmt, ...)
 	slurm_error("%s", line);
 }
 
-static void set_bit(unsigned long *mask, unsigned int b)
-{
-	mask[b / MEMBIND_BITS_PER_LONG] |= 1UL << (b % MEMBIND_BITS_PER_LONG);
-}
-
-static void clear_bit(unsigned long *mask, unsigned int b)
-{
-	mask[b / MEMBIND_BITS_PER_LONG] &= ~(1UL << (b % MEMBIND_BITS_PER_LONG));
-}
-
-static bool test_bit(const unsigned long *mask, unsigned int b)
-{
-	return (mask[b / MEMBIND_BITS_PER_LONG] >> (b % MEMBIND_BITS_PER_LONG)) &
-	       1UL;
-}
-
 /* Memblks nearest the CPUs this task may run on. */
 static int local_memblks(unsigned int nbits, unsigned long *mask)
 {
@@ -491,11 +475,9 @@ static int local_memblks(unsigned int nbits, unsigned long *mask)
 		if (!CPU_ISSET_S((size_t)c, setsize, set))
 			continue;
 		m = cpu_to_memblk(c);
-		if (m < 0 || (unsigned int)m >= nbits)
-			continue;
-		if (!test_bit(mask, (unsigned int)m))
+		if (!memblk_mask_test(nbits, mask, m) &&
+		    memblk_mask_set(nbits, mask, m) == 0)
 			n++;
-		set_bit(mask, (unsigned int)m);
 	}
 	CPU_FREE(set);
 	return n ? n : -ENOENT;
@@ -510,11 +492,10 @@ static void format_nodes(unsigned int nbits, const unsigned long *mask,
 	for (unsigned int m = 0; m < nbits; m++) {
 		int node;
 
-		if (!test_bit(mask, m))
+		if (!memblk_mask_test(nbits, mask, (int)m))
 			continue;
 		node = memblk_to_node((int)m);
-		if (node >= 0 && node < (int)MEMBIND_MAX_BITS)
-			set_bit(nodes, (unsigned int)node);
+		memblk_mask_set(MEMBIND_MAX_BITS, nodes, node);
 	}
 	memblk_list_format(MEMBIND_MAX_BITS, nodes, buf, size);
 }
@@ -530,7 +511,7 @@ static int task_mask(const struct request *r, unsigned int taskid,
 	int ret, n;
 
 	for (unsigned int m = 0; m < nbits; m++)
-		set_bit(all, m);
+		memblk_mask_set(nbits, all, (int)m);
 
 	switch (r->map) {
 	case MAP_NONE:
@@ -554,9 +535,9 @@ static int task_mask(const struct request *r, unsigned int taskid,
 			n = memblk_allowed(nbits, allowed);
 			ret = 0;
 			for (unsigned int m = 0; m < nbits; m++) {
-				if (!test_bit(allowed, m))
-					clear_bit(mask, m);
-				ret += test_bit(mask, m);
+				if (!memblk_mask_test(nbits, allowed, (int)m))
+					memblk_mask_clear(nbits, mask, (int)m);
+				ret += memblk_mask_test(nbits, mask, (int)m);
 			}
 		}
 		if (ret == 0) {
@@ -583,8 +564,8 @@ static int task_mask(const struct request *r, unsigned int taskid,
 		}
 		n = (int)(taskid % (unsigned int)n);
 		for (unsigned int m = 0; m < nbits; m++)
-			if (test_bit(allowed, m) && n-- == 0) {
-				set_bit(mask, m);
+			if (memblk_mask_test(nbits, allowed, (int)m) && n-- == 0) {
+				memblk_mask_set(nbits, mask, (int)m);
 				break;
 			}
 		return 0;
@@ -601,7 +582,7 @@ static int task_mask(const struct request *r, unsigned int taskid,
 				   e.id, text);
 			return -1;
 		}
-		set_bit(mask, (unsigned int)ret);
+		memblk_mask_set(nbits, mask, ret);
 		return 0;
 	}
 	task_error("membind: task %u on %s: bad map '%s'", taskid, where,
@@ -640,7 +621,7 @@ static void report(const char *where, int taskid, uint32_t jobid,
 	if (!sched_getaffinity(0, sizeof(set), &set)) {
 		for (int c = 0; c < CPU_SETSIZE && c < 1024; c++)
 			if (CPU_ISSET(c, &set))
-				set_bit(cpumask, (unsigned int)c);
+				memblk_mask_set(1024, cpumask, c);
 		memblk_list_format(1024, cpumask, cpus, sizeof(cpus));
 	}
 	fprintf(stderr,
@@ -709,7 +690,8 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 		format_nodes(nbits, mask, nodes, sizeof(nodes));
 		memblk_allowed(nbits, allowed);
 		for (unsigned int m = 0; m < nbits; m++)
-			if (test_bit(mask, m) && !test_bit(allowed, m))
+			if (memblk_mask_test(nbits, mask, (int)m) &&
+			    !memblk_mask_test(nbits, allowed, (int)m))
 				outside = true;
 		memblk_list_format(nbits, allowed, allowed_text,
 				   sizeof(allowed_text));

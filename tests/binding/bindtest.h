@@ -38,10 +38,12 @@ static inline int bt_bind_to(int m)
 	return bt_wrong() ? (m + 1) % n : m;
 }
 
+/* The binding tests use one-word masks: a memblk beyond the word is not
+ * written, and the binding then fails the test. */
 static inline void bt_mask(unsigned long *mask, int m)
 {
-	mask[0] = 0;
-	mask[m / 64] |= 1UL << (m % 64);
+	memblk_mask_zero(MEMBIND_BITS_PER_LONG, mask);
+	memblk_mask_set(MEMBIND_BITS_PER_LONG, mask, m);
 }
 
 /* Skip (exit 77) unless there are at least n memblks. */
@@ -184,18 +186,18 @@ static inline void bt_placement(const char *what, char *p, size_t len,
 /* Pin the calling thread to the CPUs of a node; false if it has none. */
 static inline bool bt_pin_node(int node)
 {
-	unsigned long cpus[64] = {0};
+	unsigned long cpus[MEMBIND_MASK_LONGS(CPU_SETSIZE)] = {0};
 	cpu_set_t set;
 	int limit = membind_cpu_limit(), n;
 
-	if (limit > 64 * 64)
+	if (limit > CPU_SETSIZE)
 		return false;
 	n = node_cpus(node, (unsigned)limit, cpus);
 	if (n <= 0)
 		return false;
 	CPU_ZERO(&set);
 	for (int c = 0; c < limit; c++)
-		if (cpus[c / 64] >> (c % 64) & 1)
+		if (memblk_mask_test((unsigned)limit, cpus, c))
 			CPU_SET(c, &set);
 	return sched_setaffinity(0, sizeof(set), &set) == 0;
 }

@@ -37,16 +37,6 @@ static int fail(const char *fmt, const char *a, const char *b)
 	return 1;
 }
 
-static void set_bit(unsigned long *m, unsigned int b)
-{
-	m[b / MEMBIND_BITS_PER_LONG] |= 1UL << (b % MEMBIND_BITS_PER_LONG);
-}
-
-static bool test_bit(const unsigned long *m, unsigned int b)
-{
-	return (m[b / MEMBIND_BITS_PER_LONG] >> (b % MEMBIND_BITS_PER_LONG)) & 1;
-}
-
 static unsigned int local_rank(void)
 {
 	const char *s = getenv("SLURM_LOCALID");
@@ -69,8 +59,7 @@ static int expected_mask(const char *list, unsigned int nbits,
 			if (!CPU_ISSET(c, &set))
 				continue;
 			m = cpu_to_memblk(c);
-			if (m >= 0 && (unsigned int)m < nbits)
-				set_bit(mask, (unsigned int)m);
+			memblk_mask_set(nbits, mask, m);
 		}
 		return 0;
 	}
@@ -82,8 +71,8 @@ static int expected_mask(const char *list, unsigned int nbits,
 			return -1;
 		n = (int)(local_rank() % (unsigned int)n);
 		for (unsigned int m = 0; m < nbits; m++)
-			if (test_bit(allowed, m) && n-- == 0)
-				set_bit(mask, m);
+			if (memblk_mask_test(nbits, allowed, (int)m) && n-- == 0)
+				memblk_mask_set(nbits, mask, (int)m);
 		return 0;
 	}
 	if (!strncmp(list, "map=", 4)) {
@@ -95,7 +84,7 @@ static int expected_mask(const char *list, unsigned int nbits,
 		i = local_rank() % n;
 		while (i--)
 			p = strchr(p, ',') + 1;
-		set_bit(mask, (unsigned int)strtoul(p, NULL, 10));
+		memblk_mask_set(nbits, mask, atoi(p));
 		return 0;
 	}
 	return memblk_list_parse(list, nbits, mask) < 0 ? -1 : 0;
@@ -149,8 +138,9 @@ int main(int argc, char **argv)
 
 	/* Witness 2: the kernel's policy on every mapping. */
 	for (unsigned int m = 0; m < nbits; m++)
-		if (test_bit(want, m))
-			set_bit(nodes, (unsigned int)memblk_to_node((int)m));
+		if (memblk_mask_test(nbits, want, (int)m))
+			memblk_mask_set(MEMBIND_MAX_BITS, nodes,
+					memblk_to_node((int)m));
 	memblk_list_format(MEMBIND_MAX_BITS, nodes, nodes_text,
 			   sizeof(nodes_text));
 	switch (scheme) {
