@@ -26,7 +26,7 @@ const char *opt_value(const char *cmd, int argc, char **argv, int *i,
 	if (eq)
 		return eq + 1;
 	if (*i + 1 >= argc || argv[*i + 1][0] == '-') {
-		die_msg("%s: %s needs %s", cmd, name, what);
+		print_error("%s: %s needs %s", cmd, name, what);
 		return NULL;
 	}
 	return argv[++*i];
@@ -93,16 +93,16 @@ static void report_enoent(const char *cmd, const char *opt, const char *text,
 		if (memblk_list_parse(item, m->len, m->mask) != -ENOENT)
 			continue;
 		if (item[0] == 'n')
-			die_msg("%s: %s: no node %s with memory here (memblks are nodes %s)",
-				cmd, opt, item, nodes);
+			print_error("%s: %s: no node %s with memory here (memblks are nodes %s)",
+				    cmd, opt, item, nodes);
 		else
-			die_msg("%s: %s: no memblk %s here (memblks: %s)", cmd,
-				opt, item, ids);
+			print_error("%s: %s: no memblk %s here (memblks: %s)", cmd,
+				    opt, item, ids);
 		free(copy);
 		return;
 	}
-	die_msg("%s: %s: '%s' names a memblk that does not exist (memblks: %s)",
-		cmd, opt, text, ids);
+	print_error("%s: %s: '%s' names a memblk that does not exist (memblks: %s)",
+		    cmd, opt, text, ids);
 	free(copy);
 }
 
@@ -113,11 +113,11 @@ int list_arg(const char *cmd, const char *opt, const char *text,
 
 	ret = mbmask_alloc(m);
 	if (ret < 0) {
-		die_msg("cannot read the memory topology: %s", strerror(-ret));
+		print_error("cannot read the memory topology: %s", strerror(-ret));
 		return EXIT_RUNTIME;
 	}
 	if (!*text) {
-		die_msg("%s: %s: empty LIST", cmd, opt);
+		print_error("%s: %s: empty LIST", cmd, opt);
 		goto usage;
 	}
 	ret = memblk_list_parse(text, m->len, m->mask);
@@ -126,12 +126,12 @@ int list_arg(const char *cmd, const char *opt, const char *text,
 		goto usage;
 	}
 	if (ret < 0) {
-		die_msg("%s: %s: malformed LIST '%s' (expected memblk ids and ranges like 0-2,5, all, a leading !, or nodes like n0,n2-3)",
-			cmd, opt, text);
+		print_error("%s: %s: malformed LIST '%s' (expected memblk ids and ranges like 0-2,5, all, a leading !, or nodes like n0,n2-3)",
+			    cmd, opt, text);
 		goto usage;
 	}
 	if (ret == 0 && need_some) {
-		die_msg("%s: %s: LIST '%s' names no memblk", cmd, opt, text);
+		print_error("%s: %s: LIST '%s' names no memblk", cmd, opt, text);
 		goto usage;
 	}
 	if (check_allowed && ret > 0) {
@@ -147,9 +147,9 @@ int list_arg(const char *cmd, const char *opt, const char *text,
 			    memblk_mask_test(a.len, a.mask, (int)b))
 				continue;
 			t = mbmask_text(&a);
-			die_msg("%s: %s: memblk %u (node %d) is not allowed for this process (cpuset Mems_allowed: memblks %s)",
-				cmd, opt, b, memblk_to_node((int)b),
-				t && *t ? t : "none");
+			print_error("%s: %s: memblk %u (node %d) is not allowed for this process (cpuset Mems_allowed: memblks %s)",
+				    cmd, opt, b, memblk_to_node((int)b),
+				    t && *t ? t : "none");
 			free(t);
 			mbmask_free(&a);
 			mbmask_free(m);
@@ -196,14 +196,14 @@ int binding_arg(const char *cmd, int argc, char **argv, int *i,
 	if (k == sizeof(binding_opts) / sizeof(binding_opts[0]))
 		return 0;
 	if (b->given) {
-		die_msg("%s: one BINDING only (%s and %s given)", cmd, b->opt,
-			binding_opts[k].opt);
+		print_error("%s: one BINDING only (%s and %s given)", cmd, b->opt,
+			    binding_opts[k].opt);
 		return EXIT_USAGE;
 	}
 	switch (binding_opts[k].arg) {
 	case 0:
 		if (eq) {
-			die_msg("%s: %s takes no LIST", cmd, binding_opts[k].opt);
+			print_error("%s: %s takes no LIST", cmd, binding_opts[k].opt);
 			return EXIT_USAGE;
 		}
 		break;
@@ -221,8 +221,8 @@ int binding_arg(const char *cmd, int argc, char **argv, int *i,
 		break;
 	}
 	if (binding_opts[k].scheme == MEMBIND_STRIPE) {
-		die_msg("%s: --stripe binds address ranges, not a whole process (see mem_setbinding_range(3)); use --round-robin to spread a process's pages",
-			cmd);
+		print_error("%s: --stripe binds address ranges, not a whole process (see mem_setbinding_range(3)); use --round-robin to spread a process's pages",
+			    cmd);
 		return EXIT_USAGE;
 	}
 	b->opt = binding_opts[k].opt;
@@ -233,7 +233,7 @@ int binding_arg(const char *cmd, int argc, char **argv, int *i,
 		if (ret)
 			return ret;
 	} else if (mbmask_alloc(&b->m)) {
-		die_msg("cannot read the memory topology");
+		print_error("cannot read the memory topology");
 		return EXIT_RUNTIME;
 	}
 	b->given = true;
@@ -272,12 +272,12 @@ int pid_arg(const char *cmd, const char *text, pid_t *pid)
 	v = strtol(text, &end, 10);
 	if (!*text || *end || errno || v <= 0 || v > INT_MAX ||
 	    !(text[0] >= '0' && text[0] <= '9')) {
-		die_msg("%s: '%s' is not a process id", cmd, text);
+		print_error("%s: '%s' is not a process id", cmd, text);
 		return EXIT_USAGE;
 	}
 	*pid = (pid_t)v;
 	if (kill(*pid, 0) && errno == ESRCH) {
-		die_msg("%s: no process %d", cmd, (int)*pid);
+		print_error("%s: no process %d", cmd, (int)*pid);
 		return EXIT_RUNTIME;
 	}
 	return 0;
@@ -394,80 +394,80 @@ int report_bind_error(const char *cmd, pid_t pid, int err,
 	switch (err) {
 	case -ESRCH:
 		if (pid && comm[0] && comm[0] != '?')
-			die_msg("%s: %s exited during the call", cmd, who);
+			print_error("%s: %s exited during the call", cmd, who);
 		else
-			die_msg("%s: no process %d", cmd, (int)pid);
+			print_error("%s: no process %d", cmd, (int)pid);
 		break;
 	case -EPERM:
 	case -EACCES:
 		if (pid && status_num(pid, "Seccomp") > 0 && !have_sys_admin())
-			die_msg("%s: %s runs under a seccomp filter (a container or a sandboxed service); rebinding it needs CAP_SYS_ADMIN, which suspends the filter for membind's own calls only",
-				cmd, who);
+			print_error("%s: %s runs under a seccomp filter (a container or a sandboxed service); rebinding it needs CAP_SYS_ADMIN, which suspends the filter for membind's own calls only",
+				    cmd, who);
 		else if (pid && status_num(pid, "Seccomp") > 0)
-			die_msg("%s: %s runs under a seccomp filter that could not be suspended (is membind itself under seccomp?)",
-				cmd, who);
+			print_error("%s: %s runs under a seccomp filter that could not be suspended (is membind itself under seccomp?)",
+				    cmd, who);
 		else
-			die_msg("%s: not permitted to reach %s (needs the same user or CAP_SYS_PTRACE, and ptrace allowed by kernel.yama.ptrace_scope)",
-				cmd, who);
+			print_error("%s: not permitted to reach %s (needs the same user or CAP_SYS_PTRACE, and ptrace allowed by kernel.yama.ptrace_scope)",
+				    cmd, who);
 		break;
 	case -EAGAIN:
 		if (pid)
-			die_msg("%s: %s kept changing during the call (it exec'd, or created threads without end); nothing changed, try again",
-				cmd, who);
+			print_error("%s: %s kept changing during the call (it exec'd, or created threads without end); nothing changed, try again",
+				    cmd, who);
 		else
-			die_msg("%s: %s: %s", cmd, who, strerror(-err));
+			print_error("%s: %s: %s", cmd, who, strerror(-err));
 		break;
 	case -ETIMEDOUT:
-		die_msg("%s: a thread of %s stayed blocked in the kernel (D state: a vfork parent, slow I/O) longer than MEMBIND_STOP_TIMEOUT_MS allows; nothing changed",
-			cmd, who);
+		print_error("%s: a thread of %s stayed blocked in the kernel (D state: a vfork parent, slow I/O) longer than MEMBIND_STOP_TIMEOUT_MS allows; nothing changed",
+			    cmd, who);
 		break;
 	case -EIO:
 		if (pid) {
-			die_msg("%s: the helper that rebinds %s was killed; check the process",
-				cmd, who);
+			print_error("%s: the helper that rebinds %s was killed; check the process",
+				    cmd, who);
 			break;
 		}
-		die_msg("%s: %s: %s", cmd, who, strerror(-err));
+		print_error("%s: %s: %s", cmd, who, strerror(-err));
 		break;
 	case -EOPNOTSUPP:
 		if (root && *root)
-			die_msg("%s: cannot bind memory while MEMBIND_SYSFS_ROOT points at a captured tree (%s)",
-				cmd, root);
+			print_error("%s: cannot bind memory while MEMBIND_SYSFS_ROOT points at a captured tree (%s)",
+				    cmd, root);
 		else if (scheme == MEMBIND_SOFT && n > 1)
-			die_msg("%s: this kernel cannot do a soft binding over several memblks (needs MPOL_PREFERRED_MANY, Linux 5.15)",
-				cmd);
+			print_error("%s: this kernel cannot do a soft binding over several memblks (needs MPOL_PREFERRED_MANY, Linux 5.15)",
+				    cmd);
 		else if (scheme == MEMBIND_WEIGHTED)
-			die_msg("%s: this kernel has no weighted interleave (needs MPOL_WEIGHTED_INTERLEAVE, Linux 6.9)",
-				cmd);
+			print_error("%s: this kernel has no weighted interleave (needs MPOL_WEIGHTED_INTERLEAVE, Linux 6.9)",
+				    cmd);
 		else if (behavior & MEMBIND_BALANCING)
-			die_msg("%s: this kernel cannot combine a hard binding with NUMA balancing (needs MPOL_F_NUMA_BALANCING, Linux 5.12)",
-				cmd);
+			print_error("%s: this kernel cannot combine a hard binding with NUMA balancing (needs MPOL_F_NUMA_BALANCING, Linux 5.12)",
+				    cmd);
 		else if (pid && exe_class(pid) == 1)
-			die_msg("%s: cannot reach %s: it is a 32-bit program, and membind binds only 64-bit ones from outside",
-				cmd, who);
+			print_error("%s: cannot reach %s: it is a 32-bit program, and membind binds only 64-bit ones from outside",
+				    cmd, who);
 		else
-			die_msg("%s: cannot reach %s: not a program of this architecture's ABI",
-				cmd, who);
+			print_error("%s: cannot reach %s: not a program of this architecture's ABI",
+				    cmd, who);
 		break;
 	case -EBUSY:
 		if (pid)
-			die_msg("%s: %s is being traced by another program (a debugger?)",
-				cmd, who);
+			print_error("%s: %s is being traced by another program (a debugger?)",
+				    cmd, who);
 		else
-			die_msg("%s: the signal membind uses is taken or blocked (choose another with MEMBIND_SIGNAL)",
-				cmd);
+			print_error("%s: the signal membind uses is taken or blocked (choose another with MEMBIND_SIGNAL)",
+				    cmd);
 		break;
 	case -EINVAL:
 		if (pid && is_kthread(pid)) {
-			die_msg("%s: %s is a kernel thread: it has no memory binding",
-				cmd, who);
+			print_error("%s: %s is a kernel thread: it has no memory binding",
+				    cmd, who);
 			break;
 		}
-		die_msg("%s: %s: invalid binding (%s)", cmd, who,
-			strerror(-err));
+		print_error("%s: %s: invalid binding (%s)", cmd, who,
+			    strerror(-err));
 		break;
 	default:
-		die_msg("%s: %s: %s", cmd, who, strerror(-err));
+		print_error("%s: %s: %s", cmd, who, strerror(-err));
 		break;
 	}
 	return EXIT_RUNTIME;

@@ -220,12 +220,12 @@ static void residency_table(const struct residency *r, FILE *f)
 	for (int m = 0; m < r->nmemblks; m++)
 		fprintf(f, " %10d", memblk_to_node(m));
 	fputc('\n', f);
-	for (int k = 0; k <= MAP_KINDS; k++) {
+	for (int k = 0; k <= VMA_KINDS; k++) {
 		uint64_t sum = 0;
 
-		fprintf(f, "  %-7s", k < MAP_KINDS ? map_kind_name[k] : "total");
+		fprintf(f, "  %-7s", k < VMA_KINDS ? vma_kind_name[k] : "total");
 		for (int m = 0; m < r->nmemblks; m++) {
-			uint64_t b = k < MAP_KINDS ?
+			uint64_t b = k < VMA_KINDS ?
 					     r->kind_bytes[k * r->nmemblks + m] :
 					     r->memblk_bytes[m];
 
@@ -242,8 +242,8 @@ static void residency_json(const struct residency *r, FILE *f)
 	for (int m = 0; m < r->nmemblks; m++) {
 		fprintf(f, "%s{\"memblk\":%d,\"node\":%d", m ? "," : "", m,
 			memblk_to_node(m));
-		for (int k = 0; k < MAP_KINDS; k++)
-			fprintf(f, ",\"%s_bytes\":%llu", map_kind_name[k],
+		for (int k = 0; k < VMA_KINDS; k++)
+			fprintf(f, ",\"%s_bytes\":%llu", vma_kind_name[k],
 				(unsigned long long)r->kind_bytes[k * r->nmemblks + m]);
 		fprintf(f, ",\"total_bytes\":%llu}",
 			(unsigned long long)r->memblk_bytes[m]);
@@ -271,19 +271,19 @@ int cmd_get(int argc, char **argv)
 			json = true;
 		} else if (argv[i][0] == '-' && argv[i][1] &&
 			   !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
-			die_msg("get: unknown option '%s' (try 'membind get --help')",
-				argv[i]);
+			print_error("get: unknown option '%s' (try 'membind get --help')",
+				    argv[i]);
 			return EXIT_USAGE;
 		} else if (pid_text) {
-			die_msg("get: one PID only ('%s' and '%s' given)",
-				pid_text, argv[i]);
+			print_error("get: one PID only ('%s' and '%s' given)",
+				    pid_text, argv[i]);
 			return EXIT_USAGE;
 		} else {
 			pid_text = argv[i];
 		}
 	}
 	if (!pid_text) {
-		die_msg("get: no PID given (membind get PID [--json])");
+		print_error("get: no PID given (membind get PID [--json])");
 		return EXIT_USAGE;
 	}
 	ret = pid_arg("get", pid_text, &pid);
@@ -403,8 +403,8 @@ static int set_move(pid_t pid, const struct binding *b, unsigned int threads)
 	o.progress = set_progress;
 	ret = mem_move(pid, NULL, 0, b->m.len, b->m.mask, b->behavior, &o, &st);
 	if (ret == -ECANCELED) {
-		die_msg("set: interrupted: the binding is set, %llu pages moved, the rest stays where it was",
-			(unsigned long long)st.moved);
+		print_error("set: interrupted: the binding is set, %llu pages moved, the rest stays where it was",
+			    (unsigned long long)st.moved);
 		return EXIT_INTERRUPTED;
 	}
 	if (ret < 0) {
@@ -448,19 +448,19 @@ static int set_main(int argc, char **argv, struct binding *b)
 				return EXIT_USAGE;
 			n = strtoul(v, &e, 10);
 			if (*e || e == v || v[0] == '-' || n < 1 || n > 64) {
-				die_msg("set: --threads '%s': a number from 1 to 64",
-					v);
+				print_error("set: --threads '%s': a number from 1 to 64",
+					    v);
 				return EXIT_USAGE;
 			}
 			threads = (unsigned int)n;
 		} else if (arg[0] == '-' && arg[1] &&
 			   !(arg[1] >= '0' && arg[1] <= '9')) {
-			die_msg("set: unknown option '%s' (try 'membind set --help')",
-				arg);
+			print_error("set: unknown option '%s' (try 'membind set --help')",
+				    arg);
 			return EXIT_USAGE;
 		} else if (pid_text) {
-			die_msg("set: one PID only ('%s' and '%s' given)",
-				pid_text, arg);
+			print_error("set: one PID only ('%s' and '%s' given)",
+				    pid_text, arg);
 			return EXIT_USAGE;
 		} else {
 			pid_text = arg;
@@ -468,11 +468,11 @@ static int set_main(int argc, char **argv, struct binding *b)
 		i++;
 	}
 	if (!pid_text) {
-		die_msg("set: no PID given (membind set PID BINDING [--move])");
+		print_error("set: no PID given (membind set PID BINDING [--move])");
 		return EXIT_USAGE;
 	}
 	if (!b->given) {
-		die_msg("set: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
+		print_error("set: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
 		return EXIT_USAGE;
 	}
 	ret = pid_arg("set", pid_text, &pid);

@@ -38,7 +38,7 @@ static const struct {
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		die_msg("no command given (try 'membind --help')");
+		print_error("no command given (try 'membind --help')");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -53,8 +53,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	if (argv[1][0] == '-')
-		die_msg("unknown option '%s' (try 'membind --help')", argv[1]);
+		print_error("unknown option '%s' (try 'membind --help')", argv[1]);
 	else
-		die_msg("unknown command '%s' (try 'membind --help')", argv[1]);
+		print_error("unknown command '%s' (try 'membind --help')", argv[1]);
 	return EXIT_USAGE;
 }

@@ -167,9 +167,9 @@ void move_report_stayed(const char *cmd, const struct mem_move_stats *st)
 						strerror(-st->first_error) :
 						what[i]);
 	}
-	die_msg("%s: %llu page%s (%s) could not move: %s", cmd,
-		(unsigned long long)st->failed, st->failed == 1 ? "" : "s",
-		human_size(st->failed * st->page_size, a, sizeof(a)), why);
+	print_error("%s: %llu page%s (%s) could not move: %s", cmd,
+		    (unsigned long long)st->failed, st->failed == 1 ? "" : "s",
+		    human_size(st->failed * st->page_size, a, sizeof(a)), why);
 }
 
 int cmd_move(int argc, char **argv)
@@ -203,7 +203,7 @@ int cmd_move(int argc, char **argv)
 			if (!v)
 				return EXIT_USAGE;
 			if (*dst) {
-				die_msg("move: %s given twice", name);
+				print_error("move: %s given twice", name);
 				return EXIT_USAGE;
 			}
 			*dst = v;
@@ -212,8 +212,8 @@ int cmd_move(int argc, char **argv)
 			const char *name = opt_is(arg, "--stripe") ? "--stripe" : arg;
 
 			if (scheme_opt) {
-				die_msg("move: %s and %s: one scheme only",
-					scheme_opt, name);
+				print_error("move: %s and %s: one scheme only",
+					    scheme_opt, name);
 				return EXIT_USAGE;
 			}
 			scheme_opt = name;
@@ -230,8 +230,8 @@ int cmd_move(int argc, char **argv)
 					return EXIT_USAGE;
 				order = stripe_order(v);
 				if (!order) {
-					die_msg("move: --stripe '%s': a power of two from 4K to 1G (4096, 64K, 2M, 1G)",
-						v);
+					print_error("move: --stripe '%s': a power of two from 4K to 1G (4096, 64K, 2M, 1G)",
+						    v);
 					return EXIT_USAGE;
 				}
 				behavior = MEMBIND_STRIPE |
@@ -244,23 +244,23 @@ int cmd_move(int argc, char **argv)
 				return EXIT_USAGE;
 		} else if (arg[0] == '-' && arg[1] &&
 			   !(arg[1] >= '0' && arg[1] <= '9')) {
-			die_msg("move: unknown option '%s' (try 'membind move --help')",
-				arg);
+			print_error("move: unknown option '%s' (try 'membind move --help')",
+				    arg);
 			return EXIT_USAGE;
 		} else if (pid_text) {
-			die_msg("move: one PID only ('%s' and '%s' given)",
-				pid_text, arg);
+			print_error("move: one PID only ('%s' and '%s' given)",
+				    pid_text, arg);
 			return EXIT_USAGE;
 		} else {
 			pid_text = arg;
 		}
 	}
 	if (!pid_text) {
-		die_msg("move: no PID given (membind move PID --to LIST [--from LIST])");
+		print_error("move: no PID given (membind move PID --to LIST [--from LIST])");
 		return EXIT_USAGE;
 	}
 	if (!to_text) {
-		die_msg("move: --to LIST is required");
+		print_error("move: --to LIST is required");
 		return EXIT_USAGE;
 	}
 	if (threads_text) {
@@ -269,8 +269,8 @@ int cmd_move(int argc, char **argv)
 
 		if (*e || e == threads_text || n < 1 || n > 64 ||
 		    threads_text[0] == '-') {
-			die_msg("move: --threads '%s': a number from 1 to 64",
-				threads_text);
+			print_error("move: --threads '%s': a number from 1 to 64",
+				    threads_text);
 			return EXIT_USAGE;
 		}
 		o.threads = (unsigned int)n;

@@ -9,9 +9,9 @@
 #include "membind.h"
 #include "tool.h"
 
-const char *const map_kind_name[MAP_KINDS] = {
-	[MAP_HEAP] = "heap", [MAP_STACK] = "stack", [MAP_ANON] = "anon",
-	[MAP_FILE] = "file", [MAP_HUGE] = "huge",
+const char *const vma_kind_name[VMA_KINDS] = {
+	[VMA_HEAP] = "heap", [VMA_STACK] = "stack", [VMA_ANON] = "anon",
+	[VMA_FILE] = "file", [VMA_HUGE] = "huge",
 };
 
 struct range {
@@ -134,8 +134,8 @@ static int parse_line(char *line, struct vma *v, int nmemblks,
 		 * are not needed here */
 	}
 	v->page_size = kb * 1024;
-	v->kind = huge ? MAP_HUGE : heap ? MAP_HEAP : stack ? MAP_STACK :
-		  v->path ? MAP_FILE : MAP_ANON;
+	v->kind = huge ? VMA_HUGE : heap ? VMA_HEAP : stack ? VMA_STACK :
+		  v->path ? VMA_FILE : VMA_ANON;
 	v->bytes = 0;
 	for (int m = 0; m < nmemblks; m++)
 		v->bytes += v->pages[m] * v->page_size;
@@ -188,7 +188,7 @@ int residency_read(pid_t pid, struct residency *r)
 		free(rg);
 		return ret;
 	}
-	r->kind_bytes = calloc((size_t)MAP_KINDS * (size_t)n + 1,
+	r->kind_bytes = calloc((size_t)VMA_KINDS * (size_t)n + 1,
 			       sizeof(uint64_t));
 	r->memblk_bytes = calloc((size_t)n + 1, sizeof(uint64_t));
 	if (!r->kind_bytes || !r->memblk_bytes)

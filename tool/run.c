@@ -39,14 +39,14 @@ static int cpus_arg(const char *text, cpu_set_t **set, size_t *size)
 	int ret = 0;
 
 	if (limit <= 0) {
-		die_msg("run: cannot read the CPU topology");
+		print_error("run: cannot read the CPU topology");
 		return EXIT_RUNTIME;
 	}
 	*size = CPU_ALLOC_SIZE(limit);
 	*set = CPU_ALLOC(limit);
 	tmp = calloc(MEMBIND_MASK_LONGS((unsigned)limit), sizeof(long));
 	if (!*set || !tmp) {
-		die_msg("run: out of memory");
+		print_error("run: out of memory");
 		free(tmp);
 		return EXIT_RUNTIME;
 	}
@@ -83,8 +83,8 @@ static int cpus_arg(const char *text, cpu_set_t **set, size_t *size)
 						-ENOENT;
 
 				if (n <= 0) {
-					die_msg("run: --cpus: node n%ld %s", c,
-						n == 0 ? "has no CPUs" :
+					print_error("run: --cpus: node n%ld %s", c,
+						    n == 0 ? "has no CPUs" :
 							 "does not exist");
 					ret = EXIT_USAGE;
 					goto out;
@@ -93,8 +93,8 @@ static int cpus_arg(const char *text, cpu_set_t **set, size_t *size)
 					if (memblk_mask_test((unsigned)limit, tmp, k))
 						CPU_SET_S((size_t)k, *size, *set);
 			} else if (c >= limit) {
-				die_msg("run: --cpus: no CPU %ld here (CPUs 0-%d)",
-					c, limit - 1);
+				print_error("run: --cpus: no CPU %ld here (CPUs 0-%d)",
+					    c, limit - 1);
 				ret = EXIT_USAGE;
 				goto out;
 			} else {
@@ -107,8 +107,8 @@ static int cpus_arg(const char *text, cpu_set_t **set, size_t *size)
 	}
 	goto out;
 malformed:
-	die_msg("run: --cpus: malformed CPU list '%s' (expected CPU ids and ranges like 0-3,8, all, or nodes like n0,n2-3)",
-		text);
+	print_error("run: --cpus: malformed CPU list '%s' (expected CPU ids and ranges like 0-3,8, all, or nodes like n0,n2-3)",
+		    text);
 	ret = EXIT_USAGE;
 out:
 	free(tmp);
@@ -131,7 +131,7 @@ static int libnuma_path(void)
 	char *val;
 
 	if (!cut) {
-		die_msg("run: --libnuma: cannot read /proc/self/exe");
+		print_error("run: --libnuma: cannot read /proc/self/exe");
 		return EXIT_RUNTIME;
 	}
 	*cut = '\0';
@@ -145,22 +145,22 @@ static int libnuma_path(void)
 	if (access(dir, R_OK))
 		snprintf(dir, sizeof(dir), "%s/libnuma.so.1", MEMBIND_LIBNUMA_DIR);
 	if (access(dir, R_OK)) {
-		die_msg("run: --libnuma: membind's libnuma.so.1 is not installed (no %s)",
-			dir);
+		print_error("run: --libnuma: membind's libnuma.so.1 is not installed (no %s)",
+			    dir);
 		return EXIT_RUNTIME;
 	}
 	*strrchr(dir, '/') = '\0';
 	if (!realpath(dir, exe) ||
 	    asprintf(&val, "%s%s%s", exe, old && *old ? ":" : "",
 		     old ? old : "") < 0) {
-		die_msg("run: --libnuma: %s: %s", dir, strerror(errno));
+		print_error("run: --libnuma: %s: %s", dir, strerror(errno));
 		return EXIT_RUNTIME;
 	}
 	n = setenv("LD_LIBRARY_PATH", val, 1);
 	free(val);
 	if (n) {
-		die_msg("run: --libnuma: cannot set LD_LIBRARY_PATH: %s",
-			strerror(errno));
+		print_error("run: --libnuma: cannot set LD_LIBRARY_PATH: %s",
+			    strerror(errno));
 		return EXIT_RUNTIME;
 	}
 	return 0;
@@ -202,7 +202,7 @@ static int run_main(int argc, char **argv, struct binding *b,
 			if (!v)
 				return EXIT_USAGE;
 			if (*cpus) {
-				die_msg("run: --cpus given twice");
+				print_error("run: --cpus given twice");
 				return EXIT_USAGE;
 			}
 			ret = cpus_arg(v, cpus, &cpus_size);
@@ -212,18 +212,18 @@ static int run_main(int argc, char **argv, struct binding *b,
 			continue;
 		}
 		if (arg[0] == '-') {
-			die_msg("run: unknown option '%s' (try 'membind run --help')",
-				arg);
+			print_error("run: unknown option '%s' (try 'membind run --help')",
+				    arg);
 			return EXIT_USAGE;
 		}
 		break; /* the command */
 	}
 	if (i >= argc) {
-		die_msg("run: no command to run (membind run BINDING -- CMD [ARGS])");
+		print_error("run: no command to run (membind run BINDING -- CMD [ARGS])");
 		return EXIT_USAGE;
 	}
 	if (!b->given && !*cpus && !libnuma) {
-		die_msg("run: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
+		print_error("run: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
 		return EXIT_USAGE;
 	}
 	if (b->given) {
@@ -232,8 +232,8 @@ static int run_main(int argc, char **argv, struct binding *b,
 			return report_bind_error("run", 0, ret, b->behavior, &b->m);
 	}
 	if (*cpus && sched_setaffinity(0, cpus_size, *cpus)) {
-		die_msg("run: --cpus: cannot run on those CPUs: %s",
-			errno == EINVAL ? "none of them is online and allowed" :
+		print_error("run: --cpus: cannot run on those CPUs: %s",
+			    errno == EINVAL ? "none of them is online and allowed" :
 					  strerror(errno));
 		return EXIT_RUNTIME;
 	}
@@ -241,7 +241,7 @@ static int run_main(int argc, char **argv, struct binding *b,
 		return ret;
 	execvp(argv[i], argv + i);
 	ret = errno;
-	die_msg("run: %s: %s", argv[i], strerror(ret));
+	print_error("run: %s: %s", argv[i], strerror(ret));
 	return ret == ENOENT ? 127 : 126;
 }
 

@@ -255,19 +255,19 @@ int cmd_show(int argc, char **argv)
 			     "  --svg [FILE]  a picture of it, in SVG, into FILE (default: stdout)");
 			return 0;
 		} else {
-			die_msg("show: unknown option '%s'", argv[i]);
+			print_error("show: unknown option '%s'", argv[i]);
 			return EXIT_USAGE;
 		}
 	}
 	if (svg && json) {
-		die_msg("show: --json and --svg exclude each other");
+		print_error("show: --json and --svg exclude each other");
 		return EXIT_USAGE;
 	}
 	if (svg)
 		return svg_write("show", svg, NULL);
 	ret = view_load(&v);
 	if (ret < 0) {
-		die_msg("cannot read the memory topology: %s", strerror(-ret));
+		print_error("cannot read the memory topology: %s", strerror(-ret));
 		view_free(&v);
 		return EXIT_RUNTIME;
 	}

@@ -976,28 +976,28 @@ int svg_write(const char *cmd, const char *file, const struct svg_process *proc)
 	int ret;
 
 	if (!*file) {
-		die_msg("%s: --svg= needs a FILE name", cmd);
+		print_error("%s: --svg= needs a FILE name", cmd);
 		return EXIT_USAGE;
 	}
 	ret = sv_load(&v);
 	if (!ret)
 		ret = sv_group(&v);
 	if (ret < 0) {
-		die_msg("%s: cannot read the memory topology: %s", cmd, strerror(-ret));
+		print_error("%s: cannot read the memory topology: %s", cmd, strerror(-ret));
 		sv_free(&v);
 		return EXIT_RUNTIME;
 	}
 	v.proc = proc;
 	mem = open_memstream(&buf, &len);
 	if (!mem) {
-		die_msg("%s: out of memory", cmd);
+		print_error("%s: out of memory", cmd);
 		sv_free(&v);
 		return EXIT_RUNTIME;
 	}
 	ret = svg_draw(mem, &v);
 	sv_free(&v);
 	if (fclose(mem) || ret || !buf || !len) {
-		die_msg("%s: out of memory", cmd);
+		print_error("%s: out of memory", cmd);
 		free(buf);
 		return EXIT_RUNTIME;
 	}
@@ -1005,14 +1005,14 @@ int svg_write(const char *cmd, const char *file, const struct svg_process *proc)
 		ret = fwrite(buf, 1, len, stdout) != len || fflush(stdout);
 		free(buf);
 		if (ret) {
-			die_msg("%s: cannot write the SVG: %s", cmd, strerror(errno));
+			print_error("%s: cannot write the SVG: %s", cmd, strerror(errno));
 			return EXIT_RUNTIME;
 		}
 		return 0;
 	}
 	out = fopen(file, "w");
 	if (!out) {
-		die_msg("%s: cannot write '%s': %s", cmd, file, strerror(errno));
+		print_error("%s: cannot write '%s': %s", cmd, file, strerror(errno));
 		free(buf);
 		return EXIT_RUNTIME;
 	}
@@ -1020,7 +1020,7 @@ int svg_write(const char *cmd, const char *file, const struct svg_process *proc)
 	ret |= fclose(out) != 0;
 	free(buf);
 	if (ret) {
-		die_msg("%s: cannot write '%s': %s", cmd, file, strerror(errno));
+		print_error("%s: cannot write '%s': %s", cmd, file, strerror(errno));
 		unlink(file);
 		return EXIT_RUNTIME;
 	}

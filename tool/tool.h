@@ -13,7 +13,7 @@
 #define EXIT_INTERRUPTED 130 /* move: stopped by SIGINT or SIGTERM */
 
 /* Print "membind: <message>" on stderr. */
-void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void print_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Human-readable size ("1.5G") into buf. */
 const char *human_size(uint64_t bytes, char *buf, size_t size);
 /* JSON string, quoted and escaped. */
@@ -86,12 +86,12 @@ void move_report_stayed(const char *cmd, const struct mem_move_stats *st);
 
 /* ---- residency (numa.c) ---- */
 
-enum map_kind { MAP_HEAP, MAP_STACK, MAP_ANON, MAP_FILE, MAP_HUGE, MAP_KINDS };
+enum vma_kind { VMA_HEAP, VMA_STACK, VMA_ANON, VMA_FILE, VMA_HUGE, VMA_KINDS };
 
 /* One line of /proc/PID/numa_maps, joined with /proc/PID/maps. */
 struct vma {
 	uintptr_t start, end; /* end 0 if unknown */
-	enum map_kind kind;
+	enum vma_kind kind;
 	char *path;            /* file= (unescaped), or NULL */
 	uint64_t page_size;    /* kernelpagesize_kB * 1024 */
 	uint64_t *pages;       /* per memblk, nmemblks entries */
@@ -102,12 +102,12 @@ struct residency {
 	int nmemblks;
 	struct vma *vmas;
 	size_t nvmas;
-	uint64_t *kind_bytes; /* [MAP_KINDS][nmemblks] */
+	uint64_t *kind_bytes; /* [VMA_KINDS][nmemblks] */
 	uint64_t *memblk_bytes;
 	uint64_t total;
 };
 
-extern const char *const map_kind_name[MAP_KINDS];
+extern const char *const vma_kind_name[VMA_KINDS];
 
 /* Read the residency of pid.  Returns 0 or -errno. */
 int residency_read(pid_t pid, struct residency *r);

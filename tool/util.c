@@ -5,7 +5,7 @@
 
 #include "tool.h"
 
-void die_msg(const char *fmt, ...)
+void print_error(const char *fmt, ...)
 {
 	va_list ap;
 

@@ -21,7 +21,7 @@ static const char where_usage[] =
 struct row {
 	char name[80];
 	const char *path; /* full name for files (JSON), else NULL */
-	enum map_kind kind;
+	enum vma_kind kind;
 	uintptr_t start, end;
 	uint64_t size, bytes;
 	uint64_t *memblk; /* nmemblks */
@@ -65,7 +65,7 @@ static int build_rows(const struct residency *r, struct row **out, size_t *n)
 		const struct vma *v = &r->vmas[i];
 		struct row *w = NULL;
 
-		if (v->path && v->kind == MAP_FILE)
+		if (v->path && v->kind == VMA_FILE)
 			for (size_t k = 0; k < nr; k++)
 				if (rows[k].path && !strcmp(rows[k].path, v->path)) {
 					w = &rows[k];
@@ -82,16 +82,16 @@ static int build_rows(const struct residency *r, struct row **out, size_t *n)
 			w->kind = v->kind;
 			w->start = v->start;
 			w->end = v->end;
-			if (v->kind == MAP_HEAP)
+			if (v->kind == VMA_HEAP)
 				snprintf(w->name, sizeof(w->name), "[heap]");
-			else if (v->kind == MAP_STACK)
+			else if (v->kind == VMA_STACK)
 				snprintf(w->name, sizeof(w->name), "[stack]");
 			else if (v->path) {
 				w->path = v->path;
 				file_label(w->name, sizeof(w->name), v->path);
 			} else {
 				snprintf(w->name, sizeof(w->name), "%s %lx",
-					 v->kind == MAP_HUGE ? "huge" : "anon",
+					 v->kind == VMA_HUGE ? "huge" : "anon",
 					 (unsigned long)v->start);
 			}
 		}
@@ -137,23 +137,23 @@ int cmd_where(int argc, char **argv)
 			continue;
 		} else if (argv[i][0] == '-' && argv[i][1] &&
 			   !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
-			die_msg("where: unknown option '%s' (try 'membind where --help')",
-				argv[i]);
+			print_error("where: unknown option '%s' (try 'membind where --help')",
+				    argv[i]);
 			return EXIT_USAGE;
 		} else if (pid_text) {
-			die_msg("where: one PID only ('%s' and '%s' given)",
-				pid_text, argv[i]);
+			print_error("where: one PID only ('%s' and '%s' given)",
+				    pid_text, argv[i]);
 			return EXIT_USAGE;
 		} else {
 			pid_text = argv[i];
 		}
 	}
 	if (!pid_text) {
-		die_msg("where: no PID given (membind where PID [--maps] [--json])");
+		print_error("where: no PID given (membind where PID [--maps] [--json])");
 		return EXIT_USAGE;
 	}
 	if (svg && (json || maps)) {
-		die_msg("where: --svg draws no --maps and excludes --json");
+		print_error("where: --svg draws no --maps and excludes --json");
 		return EXIT_USAGE;
 	}
 	ret = pid_arg("where", pid_text, &pid);
@@ -163,7 +163,7 @@ int cmd_where(int argc, char **argv)
 	if (ret < 0)
 		return report_bind_error("where", pid, ret, 0, NULL);
 	if (maps && build_rows(&r, &rows, &nrows)) {
-		die_msg("where: out of memory");
+		print_error("where: out of memory");
 		free_rows(rows, nrows);
 		residency_free(&r);
 		return EXIT_RUNTIME;
@@ -196,7 +196,7 @@ int cmd_where(int argc, char **argv)
 				printf("%s{\"name\":", i ? "," : "");
 				json_str(stdout, w->path ? w->path : w->name);
 				printf(",\"kind\":\"%s\",\"start\":\"0x%lx\",\"size_bytes\":%llu,\"bytes\":%llu,\"memblks\":[",
-				       map_kind_name[w->kind],
+				       vma_kind_name[w->kind],
 				       (unsigned long)w->start,
 				       (unsigned long long)w->size,
 				       (unsigned long long)w->bytes);
