@@ -11,25 +11,106 @@
 #include "membind.h"
 #include "tool.h"
 
-bool opt_is(const char *arg, const char *name)
+void opt_init(struct opt_state *st, const char *cmd, int argc, char **argv,
+	      const struct option *longopts, enum opt_args args, bool hint)
 {
-	size_t n = strlen(name);
-
-	return !strncmp(arg, name, n) && (arg[n] == '\0' || arg[n] == '=');
+	memset(st, 0, sizeof(*st));
+	st->cmd = cmd;
+	st->argc = argc;
+	st->argv = argv;
+	st->longopts = longopts;
+	st->args = args;
+	st->hint = hint;
+	st->next = 1;
+	opterr = 0; /* the messages are membind's own */
 }
 
-const char *opt_value(const char *cmd, int argc, char **argv, int *i,
-		      const char *name, const char *what)
+static int opt_unknown(const struct opt_state *st)
 {
-	const char *eq = strchr(argv[*i], '=');
+	if (st->hint)
+		print_error("%s: unknown option '%s' (try 'membind %s --help')",
+			    st->cmd, st->arg, st->cmd);
+	else
+		print_error("%s: unknown option '%s'", st->cmd, st->arg);
+	return OPT_ERROR;
+}
 
-	if (eq)
-		return eq + 1;
-	if (*i + 1 >= argc || argv[*i + 1][0] == '-') {
-		print_error("%s: %s needs %s", cmd, name, what);
-		return NULL;
+/* Is a an option (known or not) rather than an argument? */
+static bool is_option(const struct opt_state *st, const char *a)
+{
+	if (a[0] != '-')
+		return false;
+	if (st->args == OPT_ARGS_PIDS) /* "-" and "-1" are bad PIDs */
+		return a[1] && !(a[1] >= '0' && a[1] <= '9');
+	return true;
+}
+
+int opt_next(struct opt_state *st)
+{
+	const char *a, *eq;
+	size_t len;
+	int c, idx = -1;
+
+	st->value = NULL;
+	st->name[0] = '\0';
+	if (st->next >= st->argc)
+		return OPT_END;
+	a = st->arg = st->argv[st->next];
+	if (st->args == OPT_ARGS_COMMAND && !strcmp(a, "--")) {
+		st->next++;
+		return OPT_END;
 	}
-	return argv[++*i];
+	if (!is_option(st, a)) {
+		if (st->args == OPT_ARGS_COMMAND)
+			return OPT_END;
+		if (st->args == OPT_ARGS_NONE)
+			return opt_unknown(st);
+		st->next++;
+		return OPT_ARG;
+	}
+	/* "-h" is the only short option: no clusters, no "-x" */
+	if (strcmp(a, "-h") && (a[1] != '-' || !a[2]))
+		return opt_unknown(st);
+
+	optind = st->next;
+	c = getopt_long(st->argc, st->argv, "+:h", st->longopts, &idx);
+	st->next = optind;
+	if (c == -1 || c == '?')
+		return opt_unknown(st);
+	if (c == ':') { /* a required value missing: the option is optopt */
+		c = optopt;
+		for (idx = 0; st->longopts[idx].name; idx++)
+			if (st->longopts[idx].val == c)
+				break;
+	}
+	if (a[1] == '-') {
+		/* getopt_long() takes any unambiguous prefix; membind never
+		 * did: "--jso" is unknown */
+		eq = strchr(a, '=');
+		len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+		if (idx < 0 || !st->longopts[idx].name ||
+		    strlen(st->longopts[idx].name) != len)
+			return opt_unknown(st);
+		snprintf(st->name, sizeof(st->name), "--%s",
+			 st->longopts[idx].name);
+		/* a separate value that looks like an option is not one:
+		 * "--hard --soft 0" is a --hard without its LIST */
+		if (optarg && (eq || optarg[0] != '-'))
+			st->value = optarg;
+	}
+	return c;
+}
+
+const char *opt_need(const struct opt_state *st, const char *what)
+{
+	if (!st->value)
+		print_error("%s: %s needs %s", st->cmd, st->name, what);
+	return st->value;
+}
+
+const char *opt_peek(const struct opt_state *st)
+{
+	return st->next < st->argc ? st->argv[st->next] : NULL;
 }
 
 void mbmask_free(struct mbmask *m)
@@ -163,18 +244,18 @@ usage:
 	return EXIT_USAGE;
 }
 
+/* The BINDING options, in the order of their OPT_ values. */
 static const struct {
 	const char *opt;
 	unsigned long scheme;
-	int arg; /* 0 none, 1 LIST, 2 optional LIST */
 } binding_opts[] = {
-	{ "--hard", MEMBIND_HARD, 1 },
-	{ "--soft", MEMBIND_SOFT, 1 },
-	{ "--round-robin", MEMBIND_ROUND_ROBIN, 1 },
-	{ "--weighted", MEMBIND_WEIGHTED, 1 },
-	{ "--stripe", MEMBIND_STRIPE, 1 },
-	{ "--first-touch", MEMBIND_FIRST_TOUCH, 2 },
-	{ "--default", MEMBIND_DEFAULT, 0 },
+	{ "--hard", MEMBIND_HARD },
+	{ "--soft", MEMBIND_SOFT },
+	{ "--round-robin", MEMBIND_ROUND_ROBIN },
+	{ "--weighted", MEMBIND_WEIGHTED },
+	{ "--stripe", MEMBIND_STRIPE },
+	{ "--first-touch", MEMBIND_FIRST_TOUCH },
+	{ "--default", MEMBIND_DEFAULT },
 };
 
 /* Could this argument be the optional LIST of --first-touch? */
@@ -184,51 +265,46 @@ static bool looks_like_list(const char *s)
 	       (s[0] == 'n' && s[1] >= '0' && s[1] <= '9') || !strcmp(s, "all");
 }
 
-int binding_arg(const char *cmd, int argc, char **argv, int *i,
-		struct binding *b)
+int binding_opt(struct opt_state *st, int c, struct binding *b)
 {
-	const char *arg = argv[*i], *list = NULL, *eq = strchr(arg, '=');
-	size_t k;
+	const char *list = NULL, *next;
+	size_t k = (size_t)(c - OPT_HARD);
 
-	for (k = 0; k < sizeof(binding_opts) / sizeof(binding_opts[0]); k++)
-		if (opt_is(arg, binding_opts[k].opt))
-			break;
-	if (k == sizeof(binding_opts) / sizeof(binding_opts[0]))
-		return 0;
 	if (b->given) {
-		print_error("%s: one BINDING only (%s and %s given)", cmd, b->opt,
-			    binding_opts[k].opt);
+		print_error("%s: one BINDING only (%s and %s given)", st->cmd,
+			    b->opt, binding_opts[k].opt);
 		return EXIT_USAGE;
 	}
-	switch (binding_opts[k].arg) {
-	case 0:
-		if (eq) {
-			print_error("%s: %s takes no LIST", cmd, binding_opts[k].opt);
+	switch (c) {
+	case OPT_DEFAULT:
+		if (st->value) {
+			print_error("%s: --default takes no LIST", st->cmd);
 			return EXIT_USAGE;
 		}
 		break;
-	case 1:
-		list = opt_value(cmd, argc, argv, i, binding_opts[k].opt,
-				  "a LIST");
+	case OPT_FIRST_TOUCH:
+		list = st->value;
+		next = opt_peek(st);
+		if (!list && next && looks_like_list(next)) {
+			list = next;
+			st->next++;
+		}
+		break;
+	default:
+		list = opt_need(st, "a LIST");
 		if (!list)
 			return EXIT_USAGE;
 		break;
-	case 2:
-		if (eq)
-			list = eq + 1;
-		else if (*i + 1 < argc && looks_like_list(argv[*i + 1]))
-			list = argv[++*i];
-		break;
 	}
-	if (binding_opts[k].scheme == MEMBIND_STRIPE) {
+	if (c == OPT_STRIPE) {
 		print_error("%s: --stripe binds address ranges, not a whole process (see mem_setbinding_range(3)); use --round-robin to spread a process's pages",
-			    cmd);
+			    st->cmd);
 		return EXIT_USAGE;
 	}
 	b->opt = binding_opts[k].opt;
 	b->behavior = binding_opts[k].scheme;
 	if (list) {
-		int ret = list_arg(cmd, b->opt, list, true, true, &b->m);
+		int ret = list_arg(st->cmd, b->opt, list, true, true, &b->m);
 
 		if (ret)
 			return ret;
@@ -237,8 +313,7 @@ int binding_arg(const char *cmd, int argc, char **argv, int *i,
 		return EXIT_RUNTIME;
 	}
 	b->given = true;
-	(*i)++;
-	return 1;
+	return 0;
 }
 
 void binding_text(unsigned long behavior, const unsigned long *mask,
@@ -261,6 +336,23 @@ void binding_text(unsigned long behavior, const unsigned long *mask,
 	else
 		snprintf(buf, size, "%s %s%s", name, list,
 			 (behavior & MEMBIND_BALANCING) ? " +balancing" : "");
+}
+
+int pid_opt(const struct opt_state *st, const char **pid_text)
+{
+	if (*pid_text) {
+		print_error("%s: one PID only ('%s' and '%s' given)", st->cmd,
+			    *pid_text, st->arg);
+		return EXIT_USAGE;
+	}
+	*pid_text = st->arg;
+	return 0;
+}
+
+int no_pid(const char *cmd, const char *synopsis)
+{
+	print_error("%s: no PID given (%s)", cmd, synopsis);
+	return EXIT_USAGE;
 }
 
 int pid_arg(const char *cmd, const char *text, pid_t *pid)

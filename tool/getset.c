@@ -251,117 +251,164 @@ static void residency_json(const struct residency *r, FILE *f)
 	fprintf(f, "],\"total_bytes\":%llu}", (unsigned long long)r->total);
 }
 
-int cmd_get(int argc, char **argv)
-{
-	const char *pid_text = NULL;
-	unsigned long behavior = 0;
-	struct residency r;
-	struct group *g = NULL;
-	struct mbmask m = { 0 };
-	char text[300], comm[32], *list;
-	bool json = false, mixed;
-	int ret, ng = 0, nthreads = 0;
+struct get_opts {
 	pid_t pid;
+	bool json;
+};
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(get_usage, stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (argv[i][0] == '-' && argv[i][1] &&
-			   !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
-			print_error("get: unknown option '%s' (try 'membind get --help')",
-				    argv[i]);
+static const struct option get_longopts[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int get_parse(int argc, char **argv, void *opts)
+{
+	struct get_opts *o = opts;
+	const char *pid_text = NULL;
+	struct opt_state st;
+	int c;
+
+	opt_init(&st, "get", argc, argv, get_longopts, OPT_ARGS_PIDS, true);
+	while ((c = opt_next(&st)) != OPT_END) {
+		switch (c) {
+		case OPT_HELP:
+			return CMD_HELP;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_ARG:
+			if (pid_opt(&st, &pid_text))
+				return EXIT_USAGE;
+			break;
+		default:
 			return EXIT_USAGE;
-		} else if (pid_text) {
-			print_error("get: one PID only ('%s' and '%s' given)",
-				    pid_text, argv[i]);
-			return EXIT_USAGE;
-		} else {
-			pid_text = argv[i];
 		}
 	}
-	if (!pid_text) {
-		print_error("get: no PID given (membind get PID [--json])");
-		return EXIT_USAGE;
-	}
-	ret = pid_arg("get", pid_text, &pid);
-	if (ret)
-		return ret;
+	if (!pid_text)
+		return no_pid("get", "membind get PID [--json]");
+	return pid_arg("get", pid_text, &o->pid);
+}
+
+/* What get prints, read from the process. */
+struct get_report {
+	unsigned long behavior;
+	struct mbmask m;
+	char text[300];   /* the binding in words */
+	struct group *g;  /* threads by binding */
+	int ng, nthreads;
+	struct residency r;
+	char comm[32];
+};
+
+static void get_report_free(struct get_report *rep)
+{
+	for (int k = 0; rep->g && k < rep->ng; k++)
+		free(rep->g[k].tids);
+	free(rep->g);
+	mbmask_free(&rep->m);
+}
+
+/* Read the binding, the threads and the residency of pid into rep.
+ * Returns 0 or an exit code, the message printed. */
+static int get_read(pid_t pid, struct get_report *rep)
+{
+	int ret;
+
 	ret = memblk_count();
-	m.len = ret > 0 ? (unsigned)ret : 1;
-	m.mask = calloc(MEMBIND_MASK_LONGS(m.len), sizeof(long));
-	if (!m.mask)
+	rep->m.len = ret > 0 ? (unsigned)ret : 1;
+	rep->m.mask = calloc(MEMBIND_MASK_LONGS(rep->m.len), sizeof(long));
+	if (!rep->m.mask)
 		return EXIT_RUNTIME;
-	ret = mem_getbinding(pid, m.len, m.mask, &behavior);
-	if (ret < 0) {
-		ret = report_bind_error("get", pid, ret, 0, NULL);
-		mbmask_free(&m);
+	ret = mem_getbinding(pid, rep->m.len, rep->m.mask, &rep->behavior);
+	if (ret < 0)
+		return report_bind_error("get", pid, ret, 0, NULL);
+	binding_text(rep->behavior, rep->m.mask, rep->m.len, rep->text,
+		     sizeof(rep->text));
+	ret = thread_groups(pid, rep->behavior & MEMBIND_MIXED, rep->text,
+			    &rep->g, &rep->ng, &rep->nthreads);
+	if (!ret)
+		ret = residency_read(pid, &rep->r);
+	if (ret < 0)
+		return report_bind_error("get", pid, ret, 0, NULL);
+	proc_comm(pid, rep->comm, sizeof(rep->comm));
+	return 0;
+}
+
+static void get_print_json(pid_t pid, const struct get_report *rep,
+			   const char *list)
+{
+	unsigned long behavior = rep->behavior;
+
+	fprintf(stdout, "{\"pid\":%d,\"command\":", (int)pid);
+	json_str(stdout, rep->comm);
+	fprintf(stdout, ",\"threads\":%d,\"binding\":{\"scheme\":",
+		rep->nthreads);
+	json_str(stdout, membind_scheme_name(behavior) ?
+				 membind_scheme_name(behavior) : "unknown");
+	fprintf(stdout, ",\"memblks\":");
+	json_str(stdout, list ? list : "");
+	fprintf(stdout, ",\"balancing\":%s,\"mixed\":%s,\"text\":",
+		(behavior & MEMBIND_BALANCING) ? "true" : "false",
+		(behavior & MEMBIND_MIXED) ? "true" : "false");
+	json_str(stdout, rep->text);
+	fprintf(stdout, "},\"thread_bindings\":[");
+	for (int k = 0; k < rep->ng; k++) {
+		fprintf(stdout, "%s{\"binding\":", k ? "," : "");
+		json_str(stdout, rep->g[k].text);
+		fprintf(stdout, ",\"tids\":[");
+		print_tids(stdout, &rep->g[k], true);
+		fprintf(stdout, "]}");
+	}
+	fprintf(stdout, "],");
+	residency_json(&rep->r, stdout);
+	fprintf(stdout, "}\n");
+}
+
+static void get_print_text(pid_t pid, const struct get_report *rep)
+{
+	printf("process %d (%s), %d thread%s\n", (int)pid, rep->comm,
+	       rep->nthreads, rep->nthreads == 1 ? "" : "s");
+	if (!(rep->behavior & MEMBIND_MIXED)) {
+		printf("binding: %s\n", rep->text);
+	} else {
+		printf("binding: mixed, threads differ (all together: %s)\n",
+		       rep->text);
+		for (int k = 0; k < rep->ng; k++) {
+			printf("  thread%s ", rep->g[k].n == 1 ? "" : "s");
+			print_tids(stdout, &rep->g[k], false);
+			printf(": %s\n", rep->g[k].text);
+		}
+	}
+	residency_table(&rep->r, stdout);
+}
+
+static int get_run(void *opts)
+{
+	const struct get_opts *o = opts;
+	struct get_report rep = { 0 };
+	char *list;
+	int ret;
+
+	ret = get_read(o->pid, &rep);
+	if (ret) {
+		get_report_free(&rep);
 		return ret;
 	}
-	mixed = behavior & MEMBIND_MIXED;
-	binding_text(behavior, m.mask, m.len, text, sizeof(text));
-	ret = thread_groups(pid, mixed, text, &g, &ng, &nthreads);
-	if (!ret)
-		ret = residency_read(pid, &r);
-	if (ret < 0) {
-		for (int k = 0; g && k < ng; k++)
-			free(g[k].tids);
-		free(g);
-		mbmask_free(&m);
-		return report_bind_error("get", pid, ret, 0, NULL);
-	}
-	proc_comm(pid, comm, sizeof(comm));
-	list = mbmask_text(&m);
-	if (json) {
-		fprintf(stdout, "{\"pid\":%d,\"command\":", (int)pid);
-		json_str(stdout, comm);
-		fprintf(stdout, ",\"threads\":%d,\"binding\":{\"scheme\":",
-			nthreads);
-		json_str(stdout, membind_scheme_name(behavior) ?
-					 membind_scheme_name(behavior) : "unknown");
-		fprintf(stdout, ",\"memblks\":");
-		json_str(stdout, list ? list : "");
-		fprintf(stdout, ",\"balancing\":%s,\"mixed\":%s,\"text\":",
-			(behavior & MEMBIND_BALANCING) ? "true" : "false",
-			mixed ? "true" : "false");
-		json_str(stdout, text);
-		fprintf(stdout, "},\"thread_bindings\":[");
-		for (int k = 0; k < ng; k++) {
-			fprintf(stdout, "%s{\"binding\":", k ? "," : "");
-			json_str(stdout, g[k].text);
-			fprintf(stdout, ",\"tids\":[");
-			print_tids(stdout, &g[k], true);
-			fprintf(stdout, "]}");
-		}
-		fprintf(stdout, "],");
-		residency_json(&r, stdout);
-		fprintf(stdout, "}\n");
-	} else {
-		printf("process %d (%s), %d thread%s\n", (int)pid, comm,
-		       nthreads, nthreads == 1 ? "" : "s");
-		if (!mixed) {
-			printf("binding: %s\n", text);
-		} else {
-			printf("binding: mixed, threads differ (all together: %s)\n",
-			       text);
-			for (int k = 0; k < ng; k++) {
-				printf("  thread%s ", g[k].n == 1 ? "" : "s");
-				print_tids(stdout, &g[k], false);
-				printf(": %s\n", g[k].text);
-			}
-		}
-		residency_table(&r, stdout);
-	}
-	for (int k = 0; k < ng; k++)
-		free(g[k].tids);
-	free(g);
+	list = mbmask_text(&rep.m);
+	if (o->json)
+		get_print_json(o->pid, &rep, list);
+	else
+		get_print_text(o->pid, &rep);
 	free(list);
-	mbmask_free(&m);
-	residency_free(&r);
+	get_report_free(&rep);
+	residency_free(&rep.r);
 	return fflush(stdout) ? EXIT_RUNTIME : 0;
 }
+
+const struct command cmd_get = {
+	"get", get_usage, sizeof(struct get_opts), get_parse, get_run, NULL,
+};
 
 static volatile sig_atomic_t set_stop;
 
@@ -415,35 +462,45 @@ static int set_move(pid_t pid, const struct binding *b, unsigned int threads)
 	return 0;
 }
 
-/* The work of cmd_set, which frees what it leaves in b. */
-static int set_main(int argc, char **argv, struct binding *b)
-{
-	const char *pid_text = NULL;
-	bool move = false;
-	unsigned int threads = 0;
-	int i = 1, ret;
+struct set_opts {
 	pid_t pid;
+	struct binding b;
+	bool move;
+	unsigned int threads; /* 0: the library's default */
+};
 
-	while (i < argc) {
-		const char *arg = argv[i];
+static const struct option set_longopts[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	BINDING_LONGOPTS,
+	{ "move", no_argument, NULL, OPT_MOVE },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ NULL, 0, NULL, 0 },
+};
 
-		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			fputs(set_usage, stdout);
-			return 0;
-		}
-		ret = binding_arg("set", argc, argv, &i, b);
-		if (ret == 1)
-			continue;
-		if (ret)
-			return ret;
-		if (!strcmp(arg, "--move")) {
-			move = true;
-		} else if (opt_is(arg, "--threads")) {
-			const char *v = opt_value("set", argc, argv, &i,
-						  "--threads", "a number");
-			char *e;
-			unsigned long n;
+static int set_parse(int argc, char **argv, void *opts)
+{
+	struct set_opts *o = opts;
+	const char *pid_text = NULL, *v;
+	struct opt_state st;
+	unsigned long n;
+	char *e;
+	int c, ret;
 
+	opt_init(&st, "set", argc, argv, set_longopts, OPT_ARGS_PIDS, true);
+	while ((c = opt_next(&st)) != OPT_END) {
+		switch (c) {
+		case OPT_HELP:
+			return CMD_HELP;
+		case OPT_BINDING_FIRST ... OPT_BINDING_LAST:
+			ret = binding_opt(&st, c, &o->b);
+			if (ret)
+				return ret;
+			break;
+		case OPT_MOVE:
+			o->move = true;
+			break;
+		case OPT_THREADS:
+			v = opt_need(&st, "a number");
 			if (!v)
 				return EXIT_USAGE;
 			n = strtoul(v, &e, 10);
@@ -452,45 +509,47 @@ static int set_main(int argc, char **argv, struct binding *b)
 					    v);
 				return EXIT_USAGE;
 			}
-			threads = (unsigned int)n;
-		} else if (arg[0] == '-' && arg[1] &&
-			   !(arg[1] >= '0' && arg[1] <= '9')) {
-			print_error("set: unknown option '%s' (try 'membind set --help')",
-				    arg);
+			o->threads = (unsigned int)n;
+			break;
+		case OPT_ARG:
+			if (pid_opt(&st, &pid_text))
+				return EXIT_USAGE;
+			break;
+		default:
 			return EXIT_USAGE;
-		} else if (pid_text) {
-			print_error("set: one PID only ('%s' and '%s' given)",
-				    pid_text, arg);
-			return EXIT_USAGE;
-		} else {
-			pid_text = arg;
 		}
-		i++;
 	}
-	if (!pid_text) {
-		print_error("set: no PID given (membind set PID BINDING [--move])");
-		return EXIT_USAGE;
-	}
-	if (!b->given) {
+	if (!pid_text)
+		return no_pid("set", "membind set PID BINDING [--move]");
+	if (!o->b.given) {
 		print_error("set: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
 		return EXIT_USAGE;
 	}
-	ret = pid_arg("set", pid_text, &pid);
-	if (ret)
-		return ret;
-	ret = mem_setbinding(pid, b->m.len, b->m.mask, b->behavior);
-	if (ret < 0)
-		ret = report_bind_error("set", pid, ret, b->behavior, &b->m);
-	if (ret < 0 || !move)
-		return ret < 0 ? EXIT_RUNTIME : ret;
-	return set_move(pid, b, threads);
+	return pid_arg("set", pid_text, &o->pid);
 }
 
-int cmd_set(int argc, char **argv)
+static int set_run(void *opts)
 {
-	struct binding b = { 0 };
-	int ret = set_main(argc, argv, &b);
+	const struct set_opts *o = opts;
+	const struct binding *b = &o->b;
+	int ret;
 
-	mbmask_free(&b.m);
-	return ret;
+	ret = mem_setbinding(o->pid, b->m.len, b->m.mask, b->behavior);
+	if (ret < 0)
+		return report_bind_error("set", o->pid, ret, b->behavior, &b->m);
+	if (!o->move)
+		return 0;
+	return set_move(o->pid, b, o->threads);
 }
+
+static void set_done(void *opts)
+{
+	struct set_opts *o = opts;
+
+	mbmask_free(&o->b.m);
+}
+
+const struct command cmd_set = {
+	"set", set_usage, sizeof(struct set_opts), set_parse, set_run,
+	set_done,
+};

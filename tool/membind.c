@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* membind(1): where a program's memory lives. */
+/* membind(1): where a program's memory lives.
+ *
+ * One table entry per command (struct command): its --help text, a parse
+ * step that turns argv into the command's options struct (getopt_long()
+ * through opt_next(), args.c) and checks them, and a run step that does the
+ * work with the public library only.  A usage error is found before
+ * anything is read from or done to a process. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "membind.h"
@@ -27,13 +34,32 @@ static const char usage[] =
 	"\n"
 	"Run 'membind COMMAND --help' for a command's options, and see membind(1).\n";
 
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-} commands[] = {
-	{ "show", cmd_show }, { "run", cmd_run },     { "get", cmd_get },
-	{ "set", cmd_set },   { "where", cmd_where }, { "move", cmd_move },
+static const struct command *const commands[] = {
+	&cmd_show, &cmd_run, &cmd_get, &cmd_set, &cmd_where, &cmd_move,
 };
+
+/* Parse, then run, command c on argv (argv[0]: its name). */
+static int run_command(const struct command *c, int argc, char **argv)
+{
+	void *opts = calloc(1, c->opts_size);
+	int ret;
+
+	if (!opts) {
+		print_error("%s: out of memory", c->name);
+		return EXIT_RUNTIME;
+	}
+	ret = c->parse(argc, argv, opts);
+	if (ret == CMD_HELP) {
+		fputs(c->usage, stdout);
+		ret = 0;
+	} else if (ret == 0) {
+		ret = c->run(opts);
+	}
+	if (c->done)
+		c->done(opts);
+	free(opts);
+	return ret;
+}
 
 int main(int argc, char **argv)
 {
@@ -50,8 +76,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+		if (!strcmp(argv[1], commands[i]->name))
+			return run_command(commands[i], argc - 1, argv + 1);
 	if (argv[1][0] == '-')
 		print_error("unknown option '%s' (try 'membind --help')", argv[1]);
 	else

@@ -172,140 +172,192 @@ void move_report_stayed(const char *cmd, const struct mem_move_stats *st)
 		    human_size(st->failed * st->page_size, a, sizeof(a)), why);
 }
 
-int cmd_move(int argc, char **argv)
-{
-	const char *pid_text = NULL, *to_text = NULL, *from_text = NULL;
-	const char *scheme_opt = NULL, *threads_text = NULL;
-	struct mbmask to = { 0 }, from = { 0 };
-	struct progress p = { 0 };
-	struct residency r = { 0 };
-	struct sigaction sa = { 0 };
-	struct mem_move_opts o = MEM_MOVE_OPTS_INIT;
-	struct mem_move_stats st = MEM_MOVE_STATS_INIT;
-	unsigned long behavior = MEMBIND_HARD;
-	char comm[32], a[16], b[16], *tl = NULL;
-	int ret, ntargets = 0;
-	bool summary = isatty(STDOUT_FILENO);
+struct move_opts {
 	pid_t pid;
+	struct mbmask to, from;  /* from: the pages to move, by memblk */
+	bool from_given;
+	const char *scheme_opt;  /* --spread, --weighted, --stripe, or NULL */
+	unsigned long behavior;  /* where the scheme puts a page */
+	unsigned int threads;    /* 0: the library's default */
+};
 
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
+static const struct option move_longopts[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "to", required_argument, NULL, OPT_TO },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "spread", no_argument, NULL, OPT_SPREAD },
+	{ "weighted", no_argument, NULL, OPT_MOVE_WEIGHTED },
+	{ "stripe", required_argument, NULL, OPT_STRIPE_SIZE },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ NULL, 0, NULL, 0 },
+};
 
-		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			fputs(move_usage, stdout);
-			return 0;
-		} else if (opt_is(arg, "--to") || opt_is(arg, "--from")) {
-			const char *name = opt_is(arg, "--to") ? "--to" : "--from";
-			const char **dst = name[2] == 't' ? &to_text : &from_text;
-			const char *v = opt_value("move", argc, argv, &i, name,
-						  "a LIST");
+/* The options as given, before they are checked after the loop. */
+struct move_args {
+	const char *pid_text, *to_text, *from_text, *threads_text;
+};
 
-			if (!v)
-				return EXIT_USAGE;
-			if (*dst) {
-				print_error("move: %s given twice", name);
-				return EXIT_USAGE;
-			}
-			*dst = v;
-		} else if (!strcmp(arg, "--spread") || !strcmp(arg, "--weighted") ||
-			   opt_is(arg, "--stripe")) {
-			const char *name = opt_is(arg, "--stripe") ? "--stripe" : arg;
+/* One option of move; returns 0, CMD_HELP or an exit code. */
+static int move_opt(struct opt_state *st, int c, struct move_opts *o,
+		    struct move_args *a)
+{
+	const char **dst, *v;
+	unsigned int order;
 
-			if (scheme_opt) {
-				print_error("move: %s and %s: one scheme only",
-					    scheme_opt, name);
-				return EXIT_USAGE;
-			}
-			scheme_opt = name;
-			if (!strcmp(name, "--spread")) {
-				behavior = MEMBIND_ROUND_ROBIN;
-			} else if (!strcmp(name, "--weighted")) {
-				behavior = MEMBIND_WEIGHTED;
-			} else {
-				const char *v = opt_value("move", argc, argv, &i,
-							  "--stripe", "a SIZE");
-				unsigned int order;
-
-				if (!v)
-					return EXIT_USAGE;
-				order = stripe_order(v);
-				if (!order) {
-					print_error("move: --stripe '%s': a power of two from 4K to 1G (4096, 64K, 2M, 1G)",
-						    v);
-					return EXIT_USAGE;
-				}
-				behavior = MEMBIND_STRIPE |
-					   MEMBIND_STRIPE_SIZE(order);
-			}
-		} else if (opt_is(arg, "--threads")) {
-			threads_text = opt_value("move", argc, argv, &i,
-						 "--threads", "a number");
-			if (!threads_text)
-				return EXIT_USAGE;
-		} else if (arg[0] == '-' && arg[1] &&
-			   !(arg[1] >= '0' && arg[1] <= '9')) {
-			print_error("move: unknown option '%s' (try 'membind move --help')",
-				    arg);
+	switch (c) {
+	case OPT_HELP:
+		return CMD_HELP;
+	case OPT_TO:
+	case OPT_FROM:
+		dst = c == OPT_TO ? &a->to_text : &a->from_text;
+		v = opt_need(st, "a LIST");
+		if (!v)
 			return EXIT_USAGE;
-		} else if (pid_text) {
-			print_error("move: one PID only ('%s' and '%s' given)",
-				    pid_text, arg);
+		if (*dst) {
+			print_error("move: %s given twice", st->name);
 			return EXIT_USAGE;
-		} else {
-			pid_text = arg;
 		}
-	}
-	if (!pid_text) {
-		print_error("move: no PID given (membind move PID --to LIST [--from LIST])");
+		*dst = v;
+		return 0;
+	case OPT_SPREAD:
+	case OPT_MOVE_WEIGHTED:
+	case OPT_STRIPE_SIZE:
+		if (o->scheme_opt) {
+			print_error("move: %s and %s: one scheme only",
+				    o->scheme_opt,
+				    c == OPT_SPREAD ? "--spread" :
+				    c == OPT_MOVE_WEIGHTED ? "--weighted" :
+							     "--stripe");
+			return EXIT_USAGE;
+		}
+		if (c == OPT_SPREAD) {
+			o->scheme_opt = "--spread";
+			o->behavior = MEMBIND_ROUND_ROBIN;
+			return 0;
+		}
+		if (c == OPT_MOVE_WEIGHTED) {
+			o->scheme_opt = "--weighted";
+			o->behavior = MEMBIND_WEIGHTED;
+			return 0;
+		}
+		o->scheme_opt = "--stripe";
+		v = opt_need(st, "a SIZE");
+		if (!v)
+			return EXIT_USAGE;
+		order = stripe_order(v);
+		if (!order) {
+			print_error("move: --stripe '%s': a power of two from 4K to 1G (4096, 64K, 2M, 1G)",
+				    v);
+			return EXIT_USAGE;
+		}
+		o->behavior = MEMBIND_STRIPE | MEMBIND_STRIPE_SIZE(order);
+		return 0;
+	case OPT_THREADS:
+		a->threads_text = opt_need(st, "a number");
+		return a->threads_text ? 0 : EXIT_USAGE;
+	case OPT_ARG:
+		return pid_opt(st, &a->pid_text);
+	default:
 		return EXIT_USAGE;
 	}
-	if (!to_text) {
+}
+
+static int move_parse(int argc, char **argv, void *opts)
+{
+	struct move_opts *o = opts;
+	struct move_args a = { 0 };
+	struct opt_state st;
+	int c, ret;
+
+	o->behavior = MEMBIND_HARD;
+	opt_init(&st, "move", argc, argv, move_longopts, OPT_ARGS_PIDS, true);
+	while ((c = opt_next(&st)) != OPT_END) {
+		ret = move_opt(&st, c, o, &a);
+		if (ret)
+			return ret;
+	}
+	if (!a.pid_text)
+		return no_pid("move", "membind move PID --to LIST [--from LIST]");
+	if (!a.to_text) {
 		print_error("move: --to LIST is required");
 		return EXIT_USAGE;
 	}
-	if (threads_text) {
+	if (a.threads_text) {
 		char *e;
-		unsigned long n = strtoul(threads_text, &e, 10);
+		unsigned long n = strtoul(a.threads_text, &e, 10);
 
-		if (*e || e == threads_text || n < 1 || n > 64 ||
-		    threads_text[0] == '-') {
+		if (*e || e == a.threads_text || n < 1 || n > 64 ||
+		    a.threads_text[0] == '-') {
 			print_error("move: --threads '%s': a number from 1 to 64",
-				    threads_text);
+				    a.threads_text);
 			return EXIT_USAGE;
 		}
-		o.threads = (unsigned int)n;
+		o->threads = (unsigned int)n;
 	}
-	ret = list_arg("move", "--to", to_text, true, true, &to);
+	ret = list_arg("move", "--to", a.to_text, true, true, &o->to);
 	if (ret)
 		return ret;
-	ret = list_arg("move", "--from", from_text ? from_text : "all",
-		       true, false, &from);
+	ret = list_arg("move", "--from", a.from_text ? a.from_text : "all",
+		       true, false, &o->from);
 	if (ret)
-		goto out;
-	ret = pid_arg("move", pid_text, &pid);
-	if (ret)
-		goto out;
+		return ret;
+	o->from_given = a.from_text != NULL;
+	return pid_arg("move", a.pid_text, &o->pid);
+}
+
+/* The summary line on a terminal: "8.0M moved to memblk 1 of process ...". */
+static void move_summary(const struct move_opts *o, const struct progress *p,
+			 const struct mem_move_stats *st, const char *tl,
+			 const char *comm, int ntargets)
+{
+	double el = now() - p->t0;
+	uint64_t moved = st->moved * st->page_size;
+	char a[16], b[16];
+
+	printf("%s%s moved to memblk%s %s of process %d (%s) in %.1fs (%s/s, %u thread%s)",
+	       stop ? "interrupted: " : "", human_size(moved, a, sizeof(a)),
+	       ntargets == 1 ? "" : "s", tl ? tl : "?", (int)o->pid, comm, el,
+	       human_size(el > 0 ? (uint64_t)((double)moved / el) : 0, b,
+			  sizeof(b)),
+	       st->threads, st->threads == 1 ? "" : "s");
+	if (stop)
+		printf("; the rest stays where it was");
+	putchar('\n');
+}
+
+static int move_run(void *opts)
+{
+	struct move_opts *o = opts;
+	struct progress p = { 0 };
+	struct residency r = { 0 };
+	struct sigaction sa = { 0 };
+	struct mem_move_opts mo = MEM_MOVE_OPTS_INIT;
+	struct mem_move_stats st = MEM_MOVE_STATS_INIT;
+	char comm[32], *tl = NULL;
+	int ret, ntargets = 0;
+	bool summary = isatty(STDOUT_FILENO);
 
 	/* By default, pages already on a target memblk stay where they are;
 	 * a scheme places every page (of --from, if given). */
-	if (!scheme_opt)
-		for (unsigned int i = 0; i < MEMBIND_MASK_LONGS(from.len); i++)
-			from.mask[i] &= ~to.mask[i];
-	for (unsigned int m = 0; m < to.len; m++)
-		ntargets += memblk_mask_test(to.len, to.mask, (int)m);
-	if (!scheme_opt || from_text) {
-		o.from = from.mask;
-		o.from_len = from.len;
+	if (!o->scheme_opt)
+		for (unsigned int i = 0; i < MEMBIND_MASK_LONGS(o->from.len); i++)
+			o->from.mask[i] &= ~o->to.mask[i];
+	for (unsigned int m = 0; m < o->to.len; m++)
+		ntargets += memblk_mask_test(o->to.len, o->to.mask, (int)m);
+	mo.threads = o->threads;
+	if (!o->scheme_opt || o->from_given) {
+		mo.from = o->from.mask;
+		mo.from_len = o->from.len;
 	}
 
-	ret = residency_read(pid, &r);
+	ret = residency_read(o->pid, &r);
 	if (ret < 0) {
-		ret = report_bind_error("move", pid, ret, 0, NULL);
+		ret = report_bind_error("move", o->pid, ret, 0, NULL);
 		goto out;
 	}
 	for (size_t i = 0; i < r.nvmas; i++)
 		for (int m = 0; m < r.nmemblks; m++)
-			if (memblk_mask_test(from.len, from.mask, m))
+			if (memblk_mask_test(o->from.len, o->from.mask, m))
 				p.total += r.vmas[i].pages[m] * r.vmas[i].page_size;
 
 	sa.sa_handler = on_stop;
@@ -313,10 +365,10 @@ int cmd_move(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	p.bar = isatty(STDERR_FILENO);
 	p.t0 = now();
-	o.progress = on_progress;
-	o.arg = &p;
-	ret = p.total ? mem_move(pid, NULL, 0, to.len, to.mask, behavior, &o,
-				 &st) :
+	mo.progress = on_progress;
+	mo.arg = &p;
+	ret = p.total ? mem_move(o->pid, NULL, 0, o->to.len, o->to.mask,
+				 o->behavior, &mo, &st) :
 			0;
 	if (p.done > p.total)
 		p.total = p.done;
@@ -326,32 +378,30 @@ int cmd_move(int argc, char **argv)
 	if (ret == -ECANCELED)
 		ret = 0, stop = 1;
 	if (ret < 0) {
-		ret = report_bind_error("move", pid, ret, behavior, &to);
+		ret = report_bind_error("move", o->pid, ret, o->behavior, &o->to);
 		goto out;
 	}
-	tl = mbmask_text(&to);
-	proc_comm(pid, comm, sizeof(comm));
-	if (summary) {
-		double el = now() - p.t0;
-		uint64_t moved = st.moved * st.page_size;
-
-		printf("%s%s moved to memblk%s %s of process %d (%s) in %.1fs (%s/s, %u thread%s)",
-		       stop ? "interrupted: " : "",
-		       human_size(moved, a, sizeof(a)),
-		       ntargets == 1 ? "" : "s", tl ? tl : "?", (int)pid, comm,
-		       el, human_size(el > 0 ? (uint64_t)((double)moved / el) : 0,
-				      b, sizeof(b)),
-		       st.threads, st.threads == 1 ? "" : "s");
-		if (stop)
-			printf("; the rest stays where it was");
-		putchar('\n');
-	}
+	tl = mbmask_text(&o->to);
+	proc_comm(o->pid, comm, sizeof(comm));
+	if (summary)
+		move_summary(o, &p, &st, tl, comm, ntargets);
 	move_report_stayed("move", &st);
 	ret = stop ? EXIT_INTERRUPTED : 0;
 out:
 	free(tl);
 	residency_free(&r);
-	mbmask_free(&to);
-	mbmask_free(&from);
 	return ret;
 }
+
+static void move_done(void *opts)
+{
+	struct move_opts *o = opts;
+
+	mbmask_free(&o->to);
+	mbmask_free(&o->from);
+}
+
+const struct command cmd_move = {
+	"move", move_usage, sizeof(struct move_opts), move_parse, move_run,
+	move_done,
+};

@@ -166,93 +166,107 @@ static int libnuma_path(void)
 	return 0;
 }
 
-/* The work of cmd_run, which frees what it leaves in b and *cpus. */
-static int run_main(int argc, char **argv, struct binding *b,
-		    cpu_set_t **cpus)
+struct run_opts {
+	struct binding b;
+	cpu_set_t *cpus; /* --cpus, or NULL */
+	size_t cpus_size;
+	char **command;  /* CMD [ARGS], NULL-terminated */
+	bool libnuma;    /* CMD on membind's libnuma.so.1 */
+};
+
+static const struct option run_longopts[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	BINDING_LONGOPTS,
+	{ "libnuma", no_argument, NULL, OPT_LIBNUMA },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int run_parse(int argc, char **argv, void *opts)
 {
-	size_t cpus_size = 0;
-	bool libnuma = false;
-	int i = 1, ret;
+	struct run_opts *o = opts;
+	struct opt_state st;
+	const char *v;
+	int c, ret;
 
-	while (i < argc) {
-		const char *arg = argv[i];
-
-		if (!strcmp(arg, "--")) {
-			i++;
+	/* CMD's own options are never membind's: the options end at CMD or
+	 * at "--" */
+	opt_init(&st, "run", argc, argv, run_longopts, OPT_ARGS_COMMAND, true);
+	while ((c = opt_next(&st)) != OPT_END) {
+		switch (c) {
+		case OPT_HELP:
+			return CMD_HELP;
+		case OPT_BINDING_FIRST ... OPT_BINDING_LAST:
+			ret = binding_opt(&st, c, &o->b);
+			if (ret)
+				return ret;
 			break;
-		}
-		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			fputs(run_usage, stdout);
-			return 0;
-		}
-		ret = binding_arg("run", argc, argv, &i, b);
-		if (ret == 1)
-			continue;
-		if (ret)
-			return ret;
-		if (!strcmp(arg, "--libnuma")) {
-			libnuma = true;
-			i++;
-			continue;
-		}
-		if (opt_is(arg, "--cpus")) {
-			const char *v = opt_value("run", argc, argv, &i, "--cpus",
-						  "a CPU list");
-
+		case OPT_LIBNUMA:
+			o->libnuma = true;
+			break;
+		case OPT_CPUS:
+			v = opt_need(&st, "a CPU list");
 			if (!v)
 				return EXIT_USAGE;
-			if (*cpus) {
+			if (o->cpus) {
 				print_error("run: --cpus given twice");
 				return EXIT_USAGE;
 			}
-			ret = cpus_arg(v, cpus, &cpus_size);
+			ret = cpus_arg(v, &o->cpus, &o->cpus_size);
 			if (ret)
 				return ret;
-			i++;
-			continue;
-		}
-		if (arg[0] == '-') {
-			print_error("run: unknown option '%s' (try 'membind run --help')",
-				    arg);
+			break;
+		default:
 			return EXIT_USAGE;
 		}
-		break; /* the command */
 	}
-	if (i >= argc) {
+	if (st.next >= argc) {
 		print_error("run: no command to run (membind run BINDING -- CMD [ARGS])");
 		return EXIT_USAGE;
 	}
-	if (!b->given && !*cpus && !libnuma) {
+	if (!o->b.given && !o->cpus && !o->libnuma) {
 		print_error("run: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
 		return EXIT_USAGE;
 	}
-	if (b->given) {
-		ret = mem_setbinding(0, b->m.len, b->m.mask, b->behavior);
+	o->command = argv + st.next;
+	return 0;
+}
+
+/* Bind this process, then become CMD; returns only if CMD did not start. */
+static int run_run(void *opts)
+{
+	struct run_opts *o = opts;
+	int ret;
+
+	if (o->b.given) {
+		ret = mem_setbinding(0, o->b.m.len, o->b.m.mask, o->b.behavior);
 		if (ret < 0)
-			return report_bind_error("run", 0, ret, b->behavior, &b->m);
+			return report_bind_error("run", 0, ret, o->b.behavior,
+						 &o->b.m);
 	}
-	if (*cpus && sched_setaffinity(0, cpus_size, *cpus)) {
+	if (o->cpus && sched_setaffinity(0, o->cpus_size, o->cpus)) {
 		print_error("run: --cpus: cannot run on those CPUs: %s",
 			    errno == EINVAL ? "none of them is online and allowed" :
-					  strerror(errno));
+					      strerror(errno));
 		return EXIT_RUNTIME;
 	}
-	if (libnuma && (ret = libnuma_path()))
+	if (o->libnuma && (ret = libnuma_path()))
 		return ret;
-	execvp(argv[i], argv + i);
+	execvp(o->command[0], o->command);
 	ret = errno;
-	print_error("run: %s: %s", argv[i], strerror(ret));
+	print_error("run: %s: %s", o->command[0], strerror(ret));
 	return ret == ENOENT ? 127 : 126;
 }
 
-int cmd_run(int argc, char **argv)
+static void run_done(void *opts)
 {
-	struct binding b = { 0 };
-	cpu_set_t *cpus = NULL;
-	int ret = run_main(argc, argv, &b, &cpus);
+	struct run_opts *o = opts;
 
-	/* Only reached when the command did not start. */
-	mbmask_free(&b.m);
-	free(cpus);
-	return ret;
+	mbmask_free(&o->b.m);
+	free(o->cpus);
 }
+
+const struct command cmd_run = {
+	"run", run_usage, sizeof(struct run_opts), run_parse, run_run,
+	run_done,
+};

@@ -234,47 +234,77 @@ static void show_table(const struct topo_view *v, FILE *f)
 	}
 }
 
-int cmd_show(int argc, char **argv)
-{
-	struct topo_view v;
-	bool json = false;
-	const char *svg = NULL;
-	int ret;
+static const char show_usage[] =
+	"Usage: membind show [--json | --svg [FILE]]\n"
+	"Show memblks (the memory of each NUMA node with memory), their\n"
+	"nodes, sizes, free memory, CPUs, tiers, HMAT bandwidth and latency,\n"
+	"and the distance matrix.  MEMBIND_SYSFS_ROOT selects a captured tree.\n"
+	"  --json        one JSON document\n"
+	"  --svg [FILE]  a picture of it, in SVG, into FILE (default: stdout)\n";
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (svg_opt(argc, argv, &i, false, &svg)) {
-			continue;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			puts("Usage: membind show [--json | --svg [FILE]]\n"
-			     "Show memblks (the memory of each NUMA node with memory), their\n"
-			     "nodes, sizes, free memory, CPUs, tiers, HMAT bandwidth and latency,\n"
-			     "and the distance matrix.  MEMBIND_SYSFS_ROOT selects a captured tree.\n"
-			     "  --json        one JSON document\n"
-			     "  --svg [FILE]  a picture of it, in SVG, into FILE (default: stdout)");
-			return 0;
-		} else {
-			print_error("show: unknown option '%s'", argv[i]);
+struct show_opts {
+	bool json;
+	const char *svg; /* FILE, "-" for stdout, or NULL */
+};
+
+static const struct option show_longopts[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "svg", optional_argument, NULL, OPT_SVG },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int show_parse(int argc, char **argv, void *opts)
+{
+	struct show_opts *o = opts;
+	struct opt_state st;
+	int c;
+
+	opt_init(&st, "show", argc, argv, show_longopts, OPT_ARGS_NONE, false);
+	while ((c = opt_next(&st)) != OPT_END) {
+		switch (c) {
+		case OPT_HELP:
+			return CMD_HELP;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_SVG:
+			o->svg = svg_file(&st, false);
+			break;
+		default:
 			return EXIT_USAGE;
 		}
 	}
-	if (svg && json) {
+	if (o->svg && o->json) {
 		print_error("show: --json and --svg exclude each other");
 		return EXIT_USAGE;
 	}
-	if (svg)
-		return svg_write("show", svg, NULL);
+	return 0;
+}
+
+static int show_run(void *opts)
+{
+	const struct show_opts *o = opts;
+	struct topo_view v;
+	int ret;
+
+	if (o->svg)
+		return svg_write("show", o->svg, NULL);
 	ret = view_load(&v);
 	if (ret < 0) {
 		print_error("cannot read the memory topology: %s", strerror(-ret));
 		view_free(&v);
 		return EXIT_RUNTIME;
 	}
-	if (json)
+	if (o->json)
 		show_json(&v, stdout);
 	else
 		show_table(&v, stdout);
 	view_free(&v);
 	return fflush(stdout) ? EXIT_RUNTIME : 0;
 }
+
+const struct command cmd_show = {
+	"show", show_usage, sizeof(struct show_opts), show_parse, show_run,
+	NULL,
+};

@@ -950,21 +950,19 @@ static int svg_draw(FILE *f, struct sv *v)
 
 /* ---- the command line ---- */
 
-bool svg_opt(int argc, char **argv, int *i, bool pid_wanted, const char **file)
+const char *svg_file(struct opt_state *st, bool pid_wanted)
 {
-	const char *a = argv[*i], *next = *i + 1 < argc ? argv[*i + 1] : NULL;
+	const char *next = opt_peek(st);
 
-	if (strncmp(a, "--svg", 5) || (a[5] && a[5] != '='))
-		return false;
-	if (a[5] == '=')
-		*file = a + 6;
-	else if (next && (!strcmp(next, "-") ||
-			  (next[0] != '-' &&
-			   !(pid_wanted && next[strspn(next, "0123456789")] == 0))))
-		*file = argv[++*i];
-	else
-		*file = "-";
-	return true;
+	if (st->value)
+		return st->value;
+	if (next && (!strcmp(next, "-") ||
+		     (next[0] != '-' &&
+		      !(pid_wanted && next[strspn(next, "0123456789")] == 0)))) {
+		st->next++;
+		return next;
+	}
+	return "-";
 }
 
 int svg_write(const char *cmd, const char *file, const struct svg_process *proc)

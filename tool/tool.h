@@ -2,6 +2,7 @@
 #ifndef MEMBIND_TOOL_H
 #define MEMBIND_TOOL_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,13 +41,81 @@ struct binding {
 	unsigned long behavior;
 };
 
-/* Value of an option that takes one: "--opt VALUE" or "--opt=VALUE".
- * Returns the value and advances *i, or NULL (message printed) if missing.
- * name is the option without "=VALUE", what the value ("a LIST"). */
-const char *opt_value(const char *cmd, int argc, char **argv, int *i,
-		      const char *name, const char *what);
-/* Does argv[i] name option name, as "--name" or "--name=..."? */
-bool opt_is(const char *arg, const char *name);
+/* ---- options (getopt_long, with membind's rules on top) ----
+ * Every command parses its arguments one element at a time with opt_next(),
+ * which lets getopt_long() read the long options of the command's table and
+ * adds what membind(1) has always done: only whole option names (no
+ * abbreviations), "-h" but no other short option, a separate value that
+ * starts with '-' is a missing value, and PIDs such as "-1" are arguments
+ * (for the message that they are not process ids). */
+
+/* The values getopt_long() returns, one per option over all commands. */
+enum {
+	OPT_HELP = 'h',
+	OPT_JSON = 256,
+	OPT_MAPS,
+	OPT_SVG,
+	OPT_MOVE,
+	OPT_THREADS,
+	OPT_CPUS,
+	OPT_LIBNUMA,
+	OPT_TO,
+	OPT_FROM,
+	OPT_SPREAD,
+	OPT_MOVE_WEIGHTED, /* move --weighted: a scheme, no LIST */
+	OPT_STRIPE_SIZE,   /* move --stripe SIZE */
+	/* BINDING options, in binding_opt()'s table order */
+	OPT_HARD,
+	OPT_SOFT,
+	OPT_ROUND_ROBIN,
+	OPT_WEIGHTED,
+	OPT_STRIPE,
+	OPT_FIRST_TOUCH,
+	OPT_DEFAULT,
+	OPT_BINDING_FIRST = OPT_HARD,
+	OPT_BINDING_LAST = OPT_DEFAULT,
+};
+
+/* The BINDING options, for the tables of the commands that take one. */
+#define BINDING_LONGOPTS                                                       	{ "hard", required_argument, NULL, OPT_HARD },                         	{ "soft", required_argument, NULL, OPT_SOFT },                         	{ "round-robin", required_argument, NULL, OPT_ROUND_ROBIN },           	{ "weighted", required_argument, NULL, OPT_WEIGHTED },                 	{ "stripe", required_argument, NULL, OPT_STRIPE },                     	{ "first-touch", optional_argument, NULL, OPT_FIRST_TOUCH },           	{ "default", optional_argument, NULL, OPT_DEFAULT }
+
+/* What the elements that are not options are to a command. */
+enum opt_args {
+	OPT_ARGS_NONE,    /* none: each is an unknown option (show) */
+	OPT_ARGS_PIDS,    /* PIDs: "-" and "-<digit>..." too; "--" is unknown */
+	OPT_ARGS_COMMAND, /* the first one, or the one after "--", is a
+			   * command to run and ends the options (run) */
+};
+
+/* What opt_next() returns besides the values above. */
+#define OPT_END 0     /* no more options */
+#define OPT_ARG (-1)  /* an argument, in st->arg */
+#define OPT_ERROR (-2) /* a usage error, the message printed */
+
+struct opt_state {
+	const char *cmd; /* the command, for messages */
+	int argc;
+	char **argv;     /* argv[0]: the command's name */
+	const struct option *longopts;
+	enum opt_args args;
+	bool hint;       /* unknown options: add "(try 'membind CMD --help')" */
+	int next;        /* the next element of argv */
+	const char *arg; /* the element just read */
+	char name[32];   /* its option's whole name: "--to" */
+	const char *value; /* its value: NULL if none, or missing */
+};
+
+/* Start parsing argv (argv[0]: the command's name) for command cmd. */
+void opt_init(struct opt_state *st, const char *cmd, int argc, char **argv,
+	      const struct option *longopts, enum opt_args args, bool hint);
+/* The next option (its value in the table), OPT_ARG, OPT_END or OPT_ERROR. */
+int opt_next(struct opt_state *st);
+/* The value of the option just read, or NULL with "CMD: --NAME needs WHAT"
+ * printed (what: "a LIST"). */
+const char *opt_need(const struct opt_state *st, const char *what);
+/* The element after the one just read (for an option's optional value,
+ * which the caller takes by advancing st->next), or NULL. */
+const char *opt_peek(const struct opt_state *st);
 
 /* Parse a LIST (memblk_list_parse) for option opt of command cmd into m.
  * need_some: an empty result (e.g. "!all") is an error.  check_allowed:
@@ -58,16 +127,19 @@ void mbmask_free(struct mbmask *m);
 /* "0-1,3" into a malloc'ed string. */
 char *mbmask_text(const struct mbmask *m);
 
-/* If argv[*i] is a BINDING option, parse it (and its LIST) into b, advance
- * *i past it and return 1; return 0 if it is not one; an exit code (> 1,
- * message printed) on error.  Scheme support is checked later, by the
- * kernel, through mem_setbinding(). */
-int binding_arg(const char *cmd, int argc, char **argv, int *i,
-		struct binding *b);
+/* Option c (a BINDING option, as opt_next() returned it) into b.  Returns
+ * 0, or an exit code with the message printed.  Scheme support is checked
+ * later, by the kernel, through mem_setbinding(). */
+int binding_opt(struct opt_state *st, int c, struct binding *b);
 /* A binding in words: "hard 0-1", "first-touch (local)", "default". */
 void binding_text(unsigned long behavior, const unsigned long *mask,
 		  unsigned int len, char *buf, size_t size);
 
+/* The argument just read (OPT_ARG) as the PID: *pid_text, unless it was
+ * given already (usage error).  Returns 0 or an exit code. */
+int pid_opt(const struct opt_state *st, const char **pid_text);
+/* "CMD: no PID given (SYNOPSIS)"; returns EXIT_USAGE. */
+int no_pid(const char *cmd, const char *synopsis);
 /* A PID argument: syntax (usage error) and existence (runtime error).
  * Returns 0 or an exit code. */
 int pid_arg(const char *cmd, const char *text, pid_t *pid);
@@ -124,22 +196,34 @@ struct svg_process {
 	uint64_t total;
 };
 
-/* If argv[*i] is "--svg [FILE]" or "--svg=FILE", set *file (to "-" for
- * standard output), advance *i past FILE and return true.  The next
- * argument is FILE unless it starts with '-' (a lone "-" is FILE); with
+/* The FILE of "--svg [FILE]" / "--svg=FILE" just read by opt_next(): "-"
+ * (standard output) unless the value was given or the next element is
+ * FILE: one that does not start with '-' (a lone "-" is FILE); with
  * pid_wanted, a number is left to be the PID. */
-bool svg_opt(int argc, char **argv, int *i, bool pid_wanted, const char **file);
+const char *svg_file(struct opt_state *st, bool pid_wanted);
 /* Draw the topology (with proc: that process's memory) into file ("-":
  * standard output).  Returns 0 or an exit code, the message printed. */
 int svg_write(const char *cmd, const char *file, const struct svg_process *proc);
 /* Estimated width in pixels of UTF-8 text s in the picture's font. */
 int svg_text_width(const char *s, int size, bool bold);
 
-int cmd_show(int argc, char **argv);
-int cmd_run(int argc, char **argv);
-int cmd_get(int argc, char **argv);
-int cmd_set(int argc, char **argv);
-int cmd_where(int argc, char **argv);
-int cmd_move(int argc, char **argv);
+/* ---- the commands ---- */
+
+/* One command of membind(1): parse fills opts (opts_size bytes, zeroed)
+ * from argv (argv[0]: the command's name), and returns 0, CMD_HELP (print
+ * usage, exit 0) or an exit code, the message printed; run does the work
+ * and returns the exit code; done frees what they left in opts. */
+struct command {
+	const char *name;
+	const char *usage;
+	size_t opts_size;
+	int (*parse)(int argc, char **argv, void *opts);
+	int (*run)(void *opts);
+	void (*done)(void *opts);
+};
+#define CMD_HELP (-1)
+
+extern const struct command cmd_show, cmd_run, cmd_get, cmd_set, cmd_where,
+	cmd_move;
 
 #endif

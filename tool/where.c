@@ -113,145 +113,183 @@ static void free_rows(struct row *rows, size_t n)
 	free(rows);
 }
 
-int cmd_where(int argc, char **argv)
-{
-	const char *pid_text = NULL;
-	bool json = false, maps = false;
-	const char *svg = NULL;
-	struct residency r;
-	struct row *rows = NULL;
-	size_t nrows = 0, hidden = 0;
-	char comm[32], a[16], b[16];
-	int ret;
+struct where_opts {
 	pid_t pid;
+	bool json, maps;
+	const char *svg; /* FILE, "-" for stdout, or NULL */
+};
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(where_usage, stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "--maps")) {
-			maps = true;
-		} else if (svg_opt(argc, argv, &i, !pid_text, &svg)) {
-			continue;
-		} else if (argv[i][0] == '-' && argv[i][1] &&
-			   !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
-			print_error("where: unknown option '%s' (try 'membind where --help')",
-				    argv[i]);
+static const struct option where_longopts[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "maps", no_argument, NULL, OPT_MAPS },
+	{ "svg", optional_argument, NULL, OPT_SVG },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int where_parse(int argc, char **argv, void *opts)
+{
+	struct where_opts *o = opts;
+	const char *pid_text = NULL;
+	struct opt_state st;
+	int c;
+
+	opt_init(&st, "where", argc, argv, where_longopts, OPT_ARGS_PIDS, true);
+	while ((c = opt_next(&st)) != OPT_END) {
+		switch (c) {
+		case OPT_HELP:
+			return CMD_HELP;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_MAPS:
+			o->maps = true;
+			break;
+		case OPT_SVG:
+			o->svg = svg_file(&st, !pid_text);
+			break;
+		case OPT_ARG:
+			if (pid_opt(&st, &pid_text))
+				return EXIT_USAGE;
+			break;
+		default:
 			return EXIT_USAGE;
-		} else if (pid_text) {
-			print_error("where: one PID only ('%s' and '%s' given)",
-				    pid_text, argv[i]);
-			return EXIT_USAGE;
-		} else {
-			pid_text = argv[i];
 		}
 	}
-	if (!pid_text) {
-		print_error("where: no PID given (membind where PID [--maps] [--json])");
-		return EXIT_USAGE;
-	}
-	if (svg && (json || maps)) {
+	if (!pid_text)
+		return no_pid("where", "membind where PID [--maps] [--json]");
+	if (o->svg && (o->json || o->maps)) {
 		print_error("where: --svg draws no --maps and excludes --json");
 		return EXIT_USAGE;
 	}
-	ret = pid_arg("where", pid_text, &pid);
-	if (ret)
-		return ret;
-	ret = residency_read(pid, &r);
+	return pid_arg("where", pid_text, &o->pid);
+}
+
+static void where_print_json(pid_t pid, const char *comm,
+			     const struct residency *r, const struct row *rows,
+			     size_t nrows, bool maps)
+{
+	printf("{\"pid\":%d,\"command\":", (int)pid);
+	json_str(stdout, comm);
+	printf(",\"total_bytes\":%llu,\"memblks\":[",
+	       (unsigned long long)r->total);
+	for (int m = 0; m < r->nmemblks; m++)
+		printf("%s{\"memblk\":%d,\"node\":%d,\"bytes\":%llu}",
+		       m ? "," : "", m, memblk_to_node(m),
+		       (unsigned long long)r->memblk_bytes[m]);
+	printf("]");
+	if (maps) {
+		printf(",\"maps\":[");
+		for (size_t i = 0; i < nrows; i++) {
+			const struct row *w = &rows[i];
+
+			printf("%s{\"name\":", i ? "," : "");
+			json_str(stdout, w->path ? w->path : w->name);
+			printf(",\"kind\":\"%s\",\"start\":\"0x%lx\",\"size_bytes\":%llu,\"bytes\":%llu,\"memblks\":[",
+			       vma_kind_name[w->kind], (unsigned long)w->start,
+			       (unsigned long long)w->size,
+			       (unsigned long long)w->bytes);
+			for (int m = 0; m < r->nmemblks; m++)
+				printf("%s%llu", m ? "," : "",
+				       (unsigned long long)w->memblk[m]);
+			printf("]}");
+		}
+		printf("]");
+	}
+	printf("}\n");
+}
+
+/* The --maps table: one row per mapping with something resident. */
+static void where_print_maps(const struct residency *r, const struct row *rows,
+			     size_t nrows)
+{
+	char a[16], b[16];
+	size_t hidden = 0;
+
+	printf("\n%-40s %8s %8s", "MAPPING", "SIZE", "RESIDENT");
+	for (int m = 0; m < r->nmemblks; m++) {
+		char h[24];
+
+		snprintf(h, sizeof(h), "memblk %d", m);
+		printf(" %9s", h);
+	}
+	putchar('\n');
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *w = &rows[i];
+
+		if (!w->bytes) {
+			hidden++;
+			continue;
+		}
+		printf("%-40s %8s %8s", w->name,
+		       w->size ? human_size(w->size, a, sizeof(a)) : "?",
+		       human_size(w->bytes, b, sizeof(b)));
+		for (int m = 0; m < r->nmemblks; m++)
+			printf(" %9s", human_size(w->memblk[m], a, sizeof(a)));
+		putchar('\n');
+	}
+	if (hidden)
+		printf("(%zu mapping%s with nothing resident not shown)\n",
+		       hidden, hidden == 1 ? "" : "s");
+}
+
+static void where_print_text(pid_t pid, const char *comm,
+			     const struct residency *r)
+{
+	char name[4 * 32], a[16]; /* comm escaped: at most 4 bytes a byte */
+
+	text_escape(name, sizeof(name), comm);
+	printf("process %d (%s): %s resident\n", (int)pid, name,
+	       human_size(r->total, a, sizeof(a)));
+	printf("%-7s %5s %10s %7s\n", "MEMBLK", "NODE", "RESIDENT", "SHARE");
+	for (int m = 0; m < r->nmemblks; m++)
+		printf("%-7d %5d %10s %6.1f%%\n", m, memblk_to_node(m),
+		       human_size(r->memblk_bytes[m], a, sizeof(a)),
+		       r->total ? 100.0 * (double)r->memblk_bytes[m] /
+					  (double)r->total :
+				  0.0);
+}
+
+static int where_run(void *opts)
+{
+	const struct where_opts *o = opts;
+	struct residency r;
+	struct row *rows = NULL;
+	size_t nrows = 0;
+	char comm[32];
+	int ret;
+
+	ret = residency_read(o->pid, &r);
 	if (ret < 0)
-		return report_bind_error("where", pid, ret, 0, NULL);
-	if (maps && build_rows(&r, &rows, &nrows)) {
+		return report_bind_error("where", o->pid, ret, 0, NULL);
+	if (o->maps && build_rows(&r, &rows, &nrows)) {
 		print_error("where: out of memory");
 		free_rows(rows, nrows);
 		residency_free(&r);
 		return EXIT_RUNTIME;
 	}
-	proc_comm(pid, comm, sizeof(comm));
-	if (svg) {
-		struct svg_process p = { pid, comm, r.memblk_bytes, r.nmemblks,
-					 r.total };
+	proc_comm(o->pid, comm, sizeof(comm));
+	if (o->svg) {
+		struct svg_process p = { o->pid, comm, r.memblk_bytes,
+					 r.nmemblks, r.total };
 
-		ret = svg_write("where", svg, &p);
+		ret = svg_write("where", o->svg, &p);
 		residency_free(&r);
 		return ret;
 	}
-
-	if (json) {
-		printf("{\"pid\":%d,\"command\":", (int)pid);
-		json_str(stdout, comm);
-		printf(",\"total_bytes\":%llu,\"memblks\":[",
-		       (unsigned long long)r.total);
-		for (int m = 0; m < r.nmemblks; m++)
-			printf("%s{\"memblk\":%d,\"node\":%d,\"bytes\":%llu}",
-			       m ? "," : "", m, memblk_to_node(m),
-			       (unsigned long long)r.memblk_bytes[m]);
-		printf("]");
-		if (maps) {
-			printf(",\"maps\":[");
-			for (size_t i = 0; i < nrows; i++) {
-				const struct row *w = &rows[i];
-
-				printf("%s{\"name\":", i ? "," : "");
-				json_str(stdout, w->path ? w->path : w->name);
-				printf(",\"kind\":\"%s\",\"start\":\"0x%lx\",\"size_bytes\":%llu,\"bytes\":%llu,\"memblks\":[",
-				       vma_kind_name[w->kind],
-				       (unsigned long)w->start,
-				       (unsigned long long)w->size,
-				       (unsigned long long)w->bytes);
-				for (int m = 0; m < r.nmemblks; m++)
-					printf("%s%llu", m ? "," : "",
-					       (unsigned long long)w->memblk[m]);
-				printf("]}");
-			}
-			printf("]");
-		}
-		printf("}\n");
+	if (o->json) {
+		where_print_json(o->pid, comm, &r, rows, nrows, o->maps);
 	} else {
-		char name[4 * sizeof(comm)];
-
-		text_escape(name, sizeof(name), comm);
-		printf("process %d (%s): %s resident\n", (int)pid, name,
-		       human_size(r.total, a, sizeof(a)));
-		printf("%-7s %5s %10s %7s\n", "MEMBLK", "NODE", "RESIDENT",
-		       "SHARE");
-		for (int m = 0; m < r.nmemblks; m++)
-			printf("%-7d %5d %10s %6.1f%%\n", m, memblk_to_node(m),
-			       human_size(r.memblk_bytes[m], a, sizeof(a)),
-			       r.total ? 100.0 * (double)r.memblk_bytes[m] /
-						 (double)r.total :
-					 0.0);
-		if (maps) {
-			printf("\n%-40s %8s %8s", "MAPPING", "SIZE", "RESIDENT");
-			for (int m = 0; m < r.nmemblks; m++) {
-				char h[24];
-
-				snprintf(h, sizeof(h), "memblk %d", m);
-				printf(" %9s", h);
-			}
-			putchar('\n');
-			for (size_t i = 0; i < nrows; i++) {
-				const struct row *w = &rows[i];
-
-				if (!w->bytes) {
-					hidden++;
-					continue;
-				}
-				printf("%-40s %8s %8s", w->name,
-				       w->size ? human_size(w->size, a, sizeof(a)) : "?",
-				       human_size(w->bytes, b, sizeof(b)));
-				for (int m = 0; m < r.nmemblks; m++)
-					printf(" %9s", human_size(w->memblk[m], a,
-								  sizeof(a)));
-				putchar('\n');
-			}
-			if (hidden)
-				printf("(%zu mapping%s with nothing resident not shown)\n",
-				       hidden, hidden == 1 ? "" : "s");
-		}
+		where_print_text(o->pid, comm, &r);
+		if (o->maps)
+			where_print_maps(&r, rows, nrows);
 	}
 	free_rows(rows, nrows);
 	residency_free(&r);
 	return fflush(stdout) ? EXIT_RUNTIME : 0;
 }
+
+const struct command cmd_where = {
+	"where", where_usage, sizeof(struct where_opts), where_parse,
+	where_run, NULL,
+};

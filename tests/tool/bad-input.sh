@@ -117,6 +117,8 @@ done
 if [ -n "$kt" ]; then
 	case_ 1 "process $kt (.*) is a kernel thread" get "$kt"
 	case_ 1 "process $kt (.*) is a kernel thread" set "$kt" --default
+	# a failed rebinding stops there: --move does not go on to exit 0
+	case_ 1 "process $kt (.*) is a kernel thread" set "$kt" --hard 0 --move
 else
 	echo "skip: no kernel thread visible"
 fi
