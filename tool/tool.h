@@ -77,7 +77,14 @@ enum {
 };
 
 /* The BINDING options, for the tables of the commands that take one. */
-#define BINDING_LONGOPTS                                                       	{ "hard", required_argument, NULL, OPT_HARD },                         	{ "soft", required_argument, NULL, OPT_SOFT },                         	{ "round-robin", required_argument, NULL, OPT_ROUND_ROBIN },           	{ "weighted", required_argument, NULL, OPT_WEIGHTED },                 	{ "stripe", required_argument, NULL, OPT_STRIPE },                     	{ "first-touch", optional_argument, NULL, OPT_FIRST_TOUCH },           	{ "default", optional_argument, NULL, OPT_DEFAULT }
+#define BINDING_LONGOPTS                                                       \
+	{ "hard", required_argument, NULL, OPT_HARD },                         \
+	{ "soft", required_argument, NULL, OPT_SOFT },                         \
+	{ "round-robin", required_argument, NULL, OPT_ROUND_ROBIN },           \
+	{ "weighted", required_argument, NULL, OPT_WEIGHTED },                 \
+	{ "stripe", required_argument, NULL, OPT_STRIPE },                     \
+	{ "first-touch", optional_argument, NULL, OPT_FIRST_TOUCH },           \
+	{ "default", optional_argument, NULL, OPT_DEFAULT }
 
 /* What the elements that are not options are to a command. */
 enum opt_args {
