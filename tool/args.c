@@ -101,6 +101,22 @@ int opt_next(struct opt_state *st)
 	return c;
 }
 
+int opt_parse(struct opt_state *st, opt_fn *fn, void *opts)
+{
+	int c, ret;
+
+	while ((c = opt_next(st)) != OPT_END) {
+		if (c == OPT_ERROR)
+			return EXIT_USAGE;
+		if (c == OPT_HELP)
+			return CMD_HELP;
+		ret = fn(st, c, opts);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 const char *opt_need(const struct opt_state *st, const char *what)
 {
 	if (!st->value)

@@ -252,6 +252,7 @@ static void residency_json(const struct residency *r, FILE *f)
 }
 
 struct get_opts {
+	const char *pid_text;
 	pid_t pid;
 	bool json;
 };
@@ -262,32 +263,29 @@ static const struct option get_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static int get_opt(struct opt_state *st, int c, void *opts)
+{
+	struct get_opts *o = opts;
+
+	if (c == OPT_ARG)
+		return pid_opt(st, &o->pid_text);
+	o->json = true; /* OPT_JSON */
+	return 0;
+}
+
 static int get_parse(int argc, char **argv, void *opts)
 {
 	struct get_opts *o = opts;
-	const char *pid_text = NULL;
 	struct opt_state st;
-	int c;
+	int ret;
 
 	opt_init(&st, "get", argc, argv, get_longopts, OPT_ARGS_PIDS, true);
-	while ((c = opt_next(&st)) != OPT_END) {
-		switch (c) {
-		case OPT_HELP:
-			return CMD_HELP;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_ARG:
-			if (pid_opt(&st, &pid_text))
-				return EXIT_USAGE;
-			break;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (!pid_text)
+	ret = opt_parse(&st, get_opt, o);
+	if (ret)
+		return ret;
+	if (!o->pid_text)
 		return no_pid("get", "membind get PID [--json]");
-	return pid_arg("get", pid_text, &o->pid);
+	return pid_arg("get", o->pid_text, &o->pid);
 }
 
 /* What get prints, read from the process. */
@@ -463,6 +461,7 @@ static int set_move(pid_t pid, const struct binding *b, unsigned int threads)
 }
 
 struct set_opts {
+	const char *pid_text;
 	pid_t pid;
 	struct binding b;
 	bool move;
@@ -477,55 +476,53 @@ static const struct option set_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static int set_opt(struct opt_state *st, int c, void *opts)
+{
+	struct set_opts *o = opts;
+	unsigned long n;
+	const char *v;
+	char *e;
+
+	switch (c) {
+	case OPT_BINDING_FIRST ... OPT_BINDING_LAST:
+		return binding_opt(st, c, &o->b);
+	case OPT_MOVE:
+		o->move = true;
+		return 0;
+	case OPT_THREADS:
+		v = opt_need(st, "a number");
+		if (!v)
+			return EXIT_USAGE;
+		n = strtoul(v, &e, 10);
+		if (*e || e == v || v[0] == '-' || n < 1 || n > 64) {
+			print_error("set: --threads '%s': a number from 1 to 64",
+				    v);
+			return EXIT_USAGE;
+		}
+		o->threads = (unsigned int)n;
+		return 0;
+	default: /* OPT_ARG */
+		return pid_opt(st, &o->pid_text);
+	}
+}
+
 static int set_parse(int argc, char **argv, void *opts)
 {
 	struct set_opts *o = opts;
-	const char *pid_text = NULL, *v;
 	struct opt_state st;
-	unsigned long n;
-	char *e;
-	int c, ret;
+	int ret;
 
 	opt_init(&st, "set", argc, argv, set_longopts, OPT_ARGS_PIDS, true);
-	while ((c = opt_next(&st)) != OPT_END) {
-		switch (c) {
-		case OPT_HELP:
-			return CMD_HELP;
-		case OPT_BINDING_FIRST ... OPT_BINDING_LAST:
-			ret = binding_opt(&st, c, &o->b);
-			if (ret)
-				return ret;
-			break;
-		case OPT_MOVE:
-			o->move = true;
-			break;
-		case OPT_THREADS:
-			v = opt_need(&st, "a number");
-			if (!v)
-				return EXIT_USAGE;
-			n = strtoul(v, &e, 10);
-			if (*e || e == v || v[0] == '-' || n < 1 || n > 64) {
-				print_error("set: --threads '%s': a number from 1 to 64",
-					    v);
-				return EXIT_USAGE;
-			}
-			o->threads = (unsigned int)n;
-			break;
-		case OPT_ARG:
-			if (pid_opt(&st, &pid_text))
-				return EXIT_USAGE;
-			break;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (!pid_text)
+	ret = opt_parse(&st, set_opt, o);
+	if (ret)
+		return ret;
+	if (!o->pid_text)
 		return no_pid("set", "membind set PID BINDING [--move]");
 	if (!o->b.given) {
 		print_error("set: no BINDING given (--hard LIST, --soft LIST, --round-robin LIST, --weighted LIST, --first-touch [LIST] or --default)");
 		return EXIT_USAGE;
 	}
-	return pid_arg("set", pid_text, &o->pid);
+	return pid_arg("set", o->pid_text, &o->pid);
 }
 
 static int set_run(void *opts)

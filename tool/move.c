@@ -172,7 +172,13 @@ void move_report_stayed(const char *cmd, const struct mem_move_stats *st)
 		    human_size(st->failed * st->page_size, a, sizeof(a)), why);
 }
 
+/* The options as given, checked after the last one. */
+struct move_args {
+	const char *pid_text, *to_text, *from_text, *threads_text;
+};
+
 struct move_opts {
+	struct move_args args;
 	pid_t pid;
 	struct mbmask to, from;  /* from: the pages to move, by memblk */
 	bool from_given;
@@ -192,21 +198,14 @@ static const struct option move_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* The options as given, before they are checked after the loop. */
-struct move_args {
-	const char *pid_text, *to_text, *from_text, *threads_text;
-};
-
-/* One option of move; returns 0, CMD_HELP or an exit code. */
-static int move_opt(struct opt_state *st, int c, struct move_opts *o,
-		    struct move_args *a)
+static int move_opt(struct opt_state *st, int c, void *opts)
 {
+	struct move_opts *o = opts;
+	struct move_args *a = &o->args;
 	const char **dst, *v;
 	unsigned int order;
 
 	switch (c) {
-	case OPT_HELP:
-		return CMD_HELP;
 	case OPT_TO:
 	case OPT_FROM:
 		dst = c == OPT_TO ? &a->to_text : &a->from_text;
@@ -255,54 +254,50 @@ static int move_opt(struct opt_state *st, int c, struct move_opts *o,
 	case OPT_THREADS:
 		a->threads_text = opt_need(st, "a number");
 		return a->threads_text ? 0 : EXIT_USAGE;
-	case OPT_ARG:
+	default: /* OPT_ARG */
 		return pid_opt(st, &a->pid_text);
-	default:
-		return EXIT_USAGE;
 	}
 }
 
 static int move_parse(int argc, char **argv, void *opts)
 {
 	struct move_opts *o = opts;
-	struct move_args a = { 0 };
+	const struct move_args *a = &o->args;
 	struct opt_state st;
-	int c, ret;
+	int ret;
 
 	o->behavior = MEMBIND_HARD;
 	opt_init(&st, "move", argc, argv, move_longopts, OPT_ARGS_PIDS, true);
-	while ((c = opt_next(&st)) != OPT_END) {
-		ret = move_opt(&st, c, o, &a);
-		if (ret)
-			return ret;
-	}
-	if (!a.pid_text)
+	ret = opt_parse(&st, move_opt, o);
+	if (ret)
+		return ret;
+	if (!a->pid_text)
 		return no_pid("move", "membind move PID --to LIST [--from LIST]");
-	if (!a.to_text) {
+	if (!a->to_text) {
 		print_error("move: --to LIST is required");
 		return EXIT_USAGE;
 	}
-	if (a.threads_text) {
+	if (a->threads_text) {
 		char *e;
-		unsigned long n = strtoul(a.threads_text, &e, 10);
+		unsigned long n = strtoul(a->threads_text, &e, 10);
 
-		if (*e || e == a.threads_text || n < 1 || n > 64 ||
-		    a.threads_text[0] == '-') {
+		if (*e || e == a->threads_text || n < 1 || n > 64 ||
+		    a->threads_text[0] == '-') {
 			print_error("move: --threads '%s': a number from 1 to 64",
-				    a.threads_text);
+				    a->threads_text);
 			return EXIT_USAGE;
 		}
 		o->threads = (unsigned int)n;
 	}
-	ret = list_arg("move", "--to", a.to_text, true, true, &o->to);
+	ret = list_arg("move", "--to", a->to_text, true, true, &o->to);
 	if (ret)
 		return ret;
-	ret = list_arg("move", "--from", a.from_text ? a.from_text : "all",
+	ret = list_arg("move", "--from", a->from_text ? a->from_text : "all",
 		       true, false, &o->from);
 	if (ret)
 		return ret;
-	o->from_given = a.from_text != NULL;
-	return pid_arg("move", a.pid_text, &o->pid);
+	o->from_given = a->from_text != NULL;
+	return pid_arg("move", a->pid_text, &o->pid);
 }
 
 /* The summary line on a terminal: "8.0M moved to memblk 1 of process ...". */

@@ -182,44 +182,39 @@ static const struct option run_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static int run_opt(struct opt_state *st, int c, void *opts)
+{
+	struct run_opts *o = opts;
+	const char *v;
+
+	if (c == OPT_LIBNUMA) {
+		o->libnuma = true;
+		return 0;
+	}
+	if (c != OPT_CPUS)
+		return binding_opt(st, c, &o->b);
+	v = opt_need(st, "a CPU list");
+	if (!v)
+		return EXIT_USAGE;
+	if (o->cpus) {
+		print_error("run: --cpus given twice");
+		return EXIT_USAGE;
+	}
+	return cpus_arg(v, &o->cpus, &o->cpus_size);
+}
+
 static int run_parse(int argc, char **argv, void *opts)
 {
 	struct run_opts *o = opts;
 	struct opt_state st;
-	const char *v;
-	int c, ret;
+	int ret;
 
 	/* CMD's own options are never membind's: the options end at CMD or
 	 * at "--" */
 	opt_init(&st, "run", argc, argv, run_longopts, OPT_ARGS_COMMAND, true);
-	while ((c = opt_next(&st)) != OPT_END) {
-		switch (c) {
-		case OPT_HELP:
-			return CMD_HELP;
-		case OPT_BINDING_FIRST ... OPT_BINDING_LAST:
-			ret = binding_opt(&st, c, &o->b);
-			if (ret)
-				return ret;
-			break;
-		case OPT_LIBNUMA:
-			o->libnuma = true;
-			break;
-		case OPT_CPUS:
-			v = opt_need(&st, "a CPU list");
-			if (!v)
-				return EXIT_USAGE;
-			if (o->cpus) {
-				print_error("run: --cpus given twice");
-				return EXIT_USAGE;
-			}
-			ret = cpus_arg(v, &o->cpus, &o->cpus_size);
-			if (ret)
-				return ret;
-			break;
-		default:
-			return EXIT_USAGE;
-		}
-	}
+	ret = opt_parse(&st, run_opt, o);
+	if (ret)
+		return ret;
 	if (st.next >= argc) {
 		print_error("run: no command to run (membind run BINDING -- CMD [ARGS])");
 		return EXIT_USAGE;

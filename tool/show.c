@@ -254,27 +254,27 @@ static const struct option show_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static int show_opt(struct opt_state *st, int c, void *opts)
+{
+	struct show_opts *o = opts;
+
+	if (c == OPT_JSON)
+		o->json = true;
+	else /* OPT_SVG */
+		o->svg = svg_file(st, false);
+	return 0;
+}
+
 static int show_parse(int argc, char **argv, void *opts)
 {
 	struct show_opts *o = opts;
 	struct opt_state st;
-	int c;
+	int ret;
 
 	opt_init(&st, "show", argc, argv, show_longopts, OPT_ARGS_NONE, false);
-	while ((c = opt_next(&st)) != OPT_END) {
-		switch (c) {
-		case OPT_HELP:
-			return CMD_HELP;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_SVG:
-			o->svg = svg_file(&st, false);
-			break;
-		default:
-			return EXIT_USAGE;
-		}
-	}
+	ret = opt_parse(&st, show_opt, o);
+	if (ret)
+		return ret;
 	if (o->svg && o->json) {
 		print_error("show: --json and --svg exclude each other");
 		return EXIT_USAGE;

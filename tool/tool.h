@@ -117,6 +117,11 @@ void opt_init(struct opt_state *st, const char *cmd, int argc, char **argv,
 	      const struct option *longopts, enum opt_args args, bool hint);
 /* The next option (its value in the table), OPT_ARG, OPT_END or OPT_ERROR. */
 int opt_next(struct opt_state *st);
+/* Each option and argument of argv in turn to fn (c: as opt_next() returns
+ * it); --help and usage errors end it.  Returns 0, CMD_HELP, or an exit
+ * code (the message printed): fn's first that is not 0. */
+typedef int opt_fn(struct opt_state *st, int c, void *opts);
+int opt_parse(struct opt_state *st, opt_fn *fn, void *opts);
 /* The value of the option just read, or NULL with "CMD: --NAME needs WHAT"
  * printed (what: "a LIST"). */
 const char *opt_need(const struct opt_state *st, const char *what);

@@ -114,6 +114,7 @@ static void free_rows(struct row *rows, size_t n)
 }
 
 struct where_opts {
+	const char *pid_text;
 	pid_t pid;
 	bool json, maps;
 	const char *svg; /* FILE, "-" for stdout, or NULL */
@@ -127,42 +128,42 @@ static const struct option where_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static int where_opt(struct opt_state *st, int c, void *opts)
+{
+	struct where_opts *o = opts;
+
+	switch (c) {
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_MAPS:
+		o->maps = true;
+		return 0;
+	case OPT_SVG:
+		o->svg = svg_file(st, !o->pid_text);
+		return 0;
+	default: /* OPT_ARG */
+		return pid_opt(st, &o->pid_text);
+	}
+}
+
 static int where_parse(int argc, char **argv, void *opts)
 {
 	struct where_opts *o = opts;
-	const char *pid_text = NULL;
 	struct opt_state st;
-	int c;
+	int ret;
 
 	opt_init(&st, "where", argc, argv, where_longopts, OPT_ARGS_PIDS, true);
-	while ((c = opt_next(&st)) != OPT_END) {
-		switch (c) {
-		case OPT_HELP:
-			return CMD_HELP;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_MAPS:
-			o->maps = true;
-			break;
-		case OPT_SVG:
-			o->svg = svg_file(&st, !pid_text);
-			break;
-		case OPT_ARG:
-			if (pid_opt(&st, &pid_text))
-				return EXIT_USAGE;
-			break;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (!pid_text)
+	ret = opt_parse(&st, where_opt, o);
+	if (ret)
+		return ret;
+	if (!o->pid_text)
 		return no_pid("where", "membind where PID [--maps] [--json]");
 	if (o->svg && (o->json || o->maps)) {
 		print_error("where: --svg draws no --maps and excludes --json");
 		return EXIT_USAGE;
 	}
-	return pid_arg("where", pid_text, &o->pid);
+	return pid_arg("where", o->pid_text, &o->pid);
 }
 
 static void where_print_json(pid_t pid, const char *comm,
