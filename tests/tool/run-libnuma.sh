@@ -35,11 +35,16 @@ out=$("$M" run --hard all --libnuma -- "$W")
 check "with a binding" "$(head -n 1 <<<"$out")" "$ours"
 check "without --libnuma: the system's" "$("$M" run --hard all -- "$W" | head -n 1)" "$system"
 
-# An installed tree, unpacked anywhere.
+# An installed tree, unpacked anywhere: membind is linked with libmembind.so.1,
+# which the loader finds in PREFIX/LIBDIR once installed; here
+# LD_LIBRARY_PATH says where it is, and the copies are run with it.
 mkdir -p "$tmp/usr/bin" "$tmp/usr/$libdir/membind"
 cp "$M" "$tmp/usr/bin/membind"
 cp "$ours" "$tmp/usr/$libdir/membind/libnuma.so.1"
-check "installed tree: the library" "$("$tmp/usr/bin/membind" run --libnuma -- "$W" | head -n 1)" \
+lib=$(ldd "$M" | awk '$1 == "libmembind.so.1" { print $3 }')
+[[ -z "$lib" ]] || cp "$lib" "$tmp/usr/$libdir/libmembind.so.1"
+check "installed tree: the library" \
+	"$(LD_LIBRARY_PATH=$tmp/usr/$libdir "$tmp/usr/bin/membind" run --libnuma -- "$W" | head -n 1)" \
 	"$(realpath "$tmp/usr/$libdir/membind/libnuma.so.1")"
 
 # Not installed: a membind with no library beside it.
@@ -48,7 +53,7 @@ cp "$M" "$tmp/alone/membind"
 if [[ -e "$installed/libnuma.so.1" ]]; then
 	echo "skip not installed: $installed/libnuma.so.1 is installed"
 else
-	"$tmp/alone/membind" run --libnuma -- "$W" >"$tmp/out" 2>"$tmp/err"
+	LD_LIBRARY_PATH=$tmp/usr/$libdir "$tmp/alone/membind" run --libnuma -- "$W" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	check "not installed: exit status" "$rc" 1
 	check "not installed: stdout" "$(cat "$tmp/out")" ""
